@@ -1,0 +1,37 @@
+/** Frame <-> bytes. decodeFrame() validates everything it returns. */
+import { MAX_FRAME_BYTES } from './constants.js';
+import { ProtocolError } from './errors.js';
+import { ErrorCode, type Frame, type FrameKind } from './messages.js';
+import { FrameType } from './schema.js';
+import { validateBody } from './validate.js';
+
+const DEFAULTS = { longs: Number, enums: Number, bytes: Buffer, defaults: true, arrays: true, oneofs: true } as const;
+
+export function encodeFrame(frame: Frame): Uint8Array {
+  return FrameType.encode(FrameType.fromObject({ [frame.kind]: frame.body })).finish();
+}
+
+/**
+ * Decodes one frame and checks it. `allowed` is the set of kinds the peer may
+ * send at all (AGENT_SENDS on the server, SERVER_SENDS on the agent).
+ */
+export function decodeFrame(data: Uint8Array, allowed?: ReadonlySet<FrameKind>): Frame {
+  if (data.length > MAX_FRAME_BYTES) {
+    throw new ProtocolError(ErrorCode.FrameTooLarge, `frame of ${data.length} bytes exceeds the ${MAX_FRAME_BYTES}-byte limit`);
+  }
+  let obj: Record<string, unknown>;
+  try {
+    // toObject with defaults fills every field, so validation sees real types; bytes stay views of `data`.
+    obj = FrameType.toObject(FrameType.decode(data), DEFAULTS) as Record<string, unknown>;
+  } catch (e) {
+    throw new ProtocolError(ErrorCode.MalformedFrame, `malformed frame: ${(e as Error).message}`);
+  }
+  const kind = obj.body as FrameKind | undefined;
+  if (!kind) throw new ProtocolError(ErrorCode.MalformedFrame, 'malformed frame: no message body');
+  if (allowed && !allowed.has(kind)) {
+    throw new ProtocolError(ErrorCode.OutOfOrder, `unexpected frame: '${kind}' is not sent by this peer`);
+  }
+  const body = obj[kind];
+  validateBody(kind, body);
+  return { kind, body } as Frame;
+}
