@@ -1,0 +1,11 @@
+/**
+ * agent/chunker — content-defined chunking of file and tree bytes.
+ *
+ * Owns: the frozen chunking parameters and gear table (params.ts) and the
+ * streaming chunker (chunker.ts). Promises: the same bytes always give the same
+ * chunks, whatever the block sizes they are pushed in; every chunk except a
+ * stream's last is between minSize and maxSize bytes; the last is 1..maxSize.
+ * Format and reasoning: docs/chunking.md.
+ */
+export { Chunker, chunkBuffer } from './chunker.js';
+export { CHUNKER_V1, GEAR, GEAR_SEED, type ChunkerParams } from './params.js';

@@ -1,0 +1,45 @@
+import type Router from '@koa/router';
+import { invalid, notFound } from '../../errors.js';
+import { body, type ApiContext } from '../context.js';
+import { resolveSource } from './sources.js';
+
+export function jobRoutes(r: Router, ctx: ApiContext) {
+  const view = async (id: string) => {
+    const job = await ctx.catalog.getJob(id);
+    if (!job) throw notFound('job', id);
+    const live = ctx.jobs.progress(id);
+    return live ? { ...job, ...live, bytesStored: live.bytesStored } : job;
+  };
+  r.get('/jobs', async (c) => {
+    const limit = Math.min(Number(c.query.limit ?? 100) || 100, 1000);
+    c.body = await ctx.catalog.listJobs({
+      type: c.query.type ? (String(c.query.type) as never) : undefined,
+      state: c.query.state ? (String(c.query.state) as never) : undefined,
+      limit,
+    });
+  });
+  r.get('/jobs/:id', async (c) => {
+    c.body = await view(c.params.id!);
+  });
+  r.post('/jobs/:id/cancel', async (c) => {
+    await ctx.jobs.cancel(c.params.id!);
+    c.body = await view(c.params.id!);
+  });
+  r.post('/backups', async (c) => {
+    const b = body(c);
+    if (typeof b.dataSource !== 'string') throw invalid('dataSource is required');
+    const source = await resolveSource(ctx, b.dataSource);
+    c.status = 202;
+    c.body = await ctx.jobs.startBackup(source.id);
+  });
+  r.post('/restores', async (c) => {
+    const b = body(c);
+    if (typeof b.point !== 'string') throw invalid('point is required');
+    if (b.paths !== undefined && (!Array.isArray(b.paths) || b.paths.some((p) => typeof p !== 'string'))) throw invalid('paths must be a list of strings');
+    c.status = 202;
+    c.body = await ctx.jobs.startRestore({
+      pointId: b.point, agentId: typeof b.agent === 'string' ? b.agent : undefined,
+      target: typeof b.target === 'string' ? b.target : '', paths: b.paths as string[] | undefined, overwrite: b.overwrite === true,
+    });
+  });
+}

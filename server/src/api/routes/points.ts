@@ -1,0 +1,26 @@
+import type Router from '@koa/router';
+import { notFound } from '../../errors.js';
+import { prunePoint } from '../../services/maintenance.js';
+import type { ApiContext } from '../context.js';
+import { resolveSource } from './sources.js';
+
+export function pointRoutes(r: Router, ctx: ApiContext) {
+  r.get('/points', async (c) => {
+    const source = c.query.source ? await resolveSource(ctx, String(c.query.source)) : null;
+    c.body = await ctx.catalog.listRecoveryPoints(source ? { dataSourceId: source.id } : {});
+  });
+  r.get('/points/:id', async (c) => {
+    const p = await ctx.catalog.getRecoveryPoint(c.params.id!);
+    if (!p) throw notFound('recovery point', c.params.id!);
+    c.body = p;
+  });
+  r.delete('/points/:id', async (c) => {
+    const id = c.params.id!;
+    if (!(await ctx.catalog.getRecoveryPoint(id))) throw notFound('recovery point', id);
+    c.status = 202;
+    c.body = await ctx.jobs.startServerJob('prune', { pointId: id }, async () => {
+      const p = await prunePoint(ctx.catalog, ctx.store, id);
+      return { result: { pointId: p.id } };
+    });
+  });
+}

@@ -1,0 +1,26 @@
+import type Router from '@koa/router';
+import { invalid } from '../../errors.js';
+import { garbageCollect, verifyPoints } from '../../services/maintenance.js';
+import { body, type ApiContext } from '../context.js';
+
+export function storeRoutes(r: Router, ctx: ApiContext) {
+  r.get('/store', async (c) => {
+    c.body = await ctx.store.stats();
+  });
+  r.post('/gc', async (c) => {
+    c.status = 202;
+    c.body = await ctx.jobs.startServerJob('gc', {}, async () => ({ result: { ...(await garbageCollect(ctx.catalog, ctx.store)) } }));
+  });
+  r.post('/verify', async (c) => {
+    const b = body(c);
+    if (b.point !== undefined && typeof b.point !== 'string') throw invalid('point must be a recovery point id');
+    const pointId = b.point as string | undefined;
+    c.status = 202;
+    c.body = await ctx.jobs.startServerJob('verify', { pointId: pointId ?? null }, async (progress) => {
+      const r = await verifyPoints(ctx.catalog, ctx.store, pointId, progress);
+      return r.damaged.length
+        ? { state: 'failed', result: r as never, errorMessage: `${r.damaged.length} damaged chunk(s), e.g. ${r.damaged[0]!.hash}: ${r.damaged[0]!.reason}` }
+        : { result: r as never };
+    });
+  });
+}

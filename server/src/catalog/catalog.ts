@@ -1,0 +1,155 @@
+/**
+ * The Catalog interface: everything the server may ask of its database. The
+ * contracts below hold on both engines (embedded SQLite and PostgreSQL).
+ *
+ * General contracts:
+ * - `get*` returns null when the record does not exist; it never throws for
+ *   an unknown or malformed id.
+ * - Breaking a uniqueness rule throws CatalogError CONFLICT; naming a missing
+ *   parent throws INVALID_REFERENCE; deleting a record others still refer to
+ *   throws IN_USE. Bad arguments throw INVALID_REQUEST.
+ * - Times are Date, sizes and counts JS numbers (safe integers; anything else
+ *   is refused with a TypeError), JSON fields come back parsed.
+ * - Lists are ordered: oldest first for agents, tokens and data sources;
+ *   newest first for recovery points and jobs.
+ * - Times the catalog sets itself (createdAt, lastSeenAt, usedAt, ...) come
+ *   from the clock given to openCatalog().
+ */
+import type {
+  Agent,
+  DataSourcePatch,
+  DataSourceRecord,
+  EnrollmentToken,
+  FinalJobState,
+  Job,
+  JobFilter,
+  JobOutcome,
+  JobProgress,
+  NewAgent,
+  NewDataSource,
+  NewJob,
+  NewRecoveryPoint,
+  PointLocation,
+  RecoveryPoint,
+  RecoveryPointFilter,
+} from './types.js';
+import type { Engine } from './schema/columns.js';
+
+export interface AgentOps {
+  /** Creates an agent; name defaults to hostname. CONFLICT if the name is taken. */
+  createAgent(input: NewAgent): Promise<Agent>;
+  getAgent(id: string): Promise<Agent | null>;
+  getAgentByName(name: string): Promise<Agent | null>;
+  /** All agents, revoked ones included. */
+  listAgents(): Promise<Agent[]>;
+  /**
+   * Records that the agent was seen: lastSeenAt = at (default now), and its
+   * version / hostname when given (undefined leaves them alone). False if unknown.
+   */
+  touchAgent(id: string, at?: Date, version?: string | null, hostname?: string | null): Promise<boolean>;
+  /** Sets revokedAt = now; revoking twice keeps the first time. False if unknown. */
+  revokeAgent(id: string): Promise<boolean>;
+}
+
+export interface EnrollmentTokenOps {
+  /** Stores the sha256 (hex) of a new single-use token. CONFLICT if the hash exists. */
+  createEnrollmentToken(tokenHash: string, expiresAt: Date): Promise<EnrollmentToken>;
+  getEnrollmentToken(id: string): Promise<EnrollmentToken | null>;
+  listEnrollmentTokens(): Promise<EnrollmentToken[]>;
+  /**
+   * Atomically marks the token used, once: returns it (usedAt set), or null
+   * when the hash is unknown, the token expired (expiresAt <= now) or was
+   * used before. Of any number of concurrent calls at most one succeeds.
+   */
+  consumeEnrollmentToken(tokenHash: string, usedByAgentId?: string | null): Promise<EnrollmentToken | null>;
+  /** Records which agent a consumed token enrolled. False if the token is unknown. */
+  markEnrollmentTokenUsedBy(tokenId: string, agentId: string): Promise<boolean>;
+  /** False if unknown. */
+  deleteEnrollmentToken(id: string): Promise<boolean>;
+}
+
+export interface DataSourceOps {
+  /** CONFLICT if the agent already has a data source of that name; INVALID_REFERENCE if the agent is unknown. */
+  createDataSource(input: NewDataSource): Promise<DataSourceRecord>;
+  getDataSource(id: string): Promise<DataSourceRecord | null>;
+  getDataSourceByName(agentId: string, name: string): Promise<DataSourceRecord | null>;
+  /** All data sources, or those of one agent. */
+  listDataSources(agentId?: string): Promise<DataSourceRecord[]>;
+  /** Changes name / paths / includes / excludes; returns the updated record, or null if unknown. */
+  updateDataSource(id: string, patch: DataSourcePatch): Promise<DataSourceRecord | null>;
+  /** False if unknown; IN_USE while recovery points of it remain. */
+  deleteDataSource(id: string): Promise<boolean>;
+}
+
+export interface RecoveryPointOps {
+  /** INVALID_REFERENCE if the data source, agent or parent point is unknown; CONFLICT if input.id exists. */
+  createRecoveryPoint(input: NewRecoveryPoint): Promise<RecoveryPoint>;
+  getRecoveryPoint(id: string): Promise<RecoveryPoint | null>;
+  /** Newest first; filter by data source and / or agent (all points when empty). */
+  listRecoveryPoints(filter?: RecoveryPointFilter): Promise<RecoveryPoint[]>;
+  /** The newest point of a data source (the parent of its next incremental backup). */
+  latestRecoveryPoint(dataSourceId: string): Promise<RecoveryPoint | null>;
+  /** Every point id: garbage collection must treat all of them as live. */
+  listRecoveryPointIds(): Promise<string[]>;
+  setRecoveryPointLocation(id: string, location: PointLocation): Promise<boolean>;
+  /** False if unknown. Points that named this one as parent get parentPointId = null. */
+  deleteRecoveryPoint(id: string): Promise<boolean>;
+}
+
+export interface JobOps {
+  /** A new job, 'queued' unless input.state is 'running' (then startedAt defaults to now). */
+  createJob(input: NewJob): Promise<Job>;
+  getJob(id: string): Promise<Job | null>;
+  /** Newest first; see JobFilter for the defaults. */
+  listJobs(filter?: JobFilter): Promise<Job[]>;
+  /** queued -> running with startedAt = now. False unless the job exists and is queued. */
+  startJob(id: string): Promise<boolean>;
+  /**
+   * Applies a partial progress update to a job that has not ended. False if
+   * the job is unknown or already ended (late progress is dropped).
+   */
+  updateJobProgress(id: string, progress: JobProgress): Promise<boolean>;
+  /**
+   * Appends warnings (each cut to MAX_WARNING_LENGTH); the job keeps the first
+   * MAX_JOB_WARNINGS and counts all in warningCount. False if unknown.
+   */
+  addJobWarnings(id: string, messages: readonly string[]): Promise<boolean>;
+  /**
+   * Ends a job: the final state, finishedAt = now (startedAt too if it never
+   * started), and the outcome's fields; outcome.warnings are appended as in
+   * addJobWarnings. NOT_FOUND for an unknown job, JOB_FINISHED if it already
+   * ended: the first finisher wins.
+   */
+  finishJob(id: string, state: FinalJobState, outcome?: JobOutcome): Promise<Job>;
+  /** Jobs in state 'running', oldest first. */
+  findRunningJobs(): Promise<Job[]>;
+  /**
+   * Ends every queued or running job as 'failed' with this message (for a
+   * server start after a crash: no job survives its process). Returns how many.
+   */
+  failInterruptedJobs(message: string): Promise<number>;
+}
+
+/** All data operations; the same inside and outside a transaction. */
+export interface CatalogOps extends AgentOps, EnrollmentTokenOps, DataSourceOps, RecoveryPointOps, JobOps {}
+
+export interface Catalog extends CatalogOps {
+  readonly engine: Engine;
+  /**
+   * Runs fn in one transaction: committed if fn resolves, rolled back if it
+   * throws (the error is rethrown). On SQLite, transactions and all other
+   * catalog calls run one at a time on a queue; on PostgreSQL it is a real
+   * transaction (READ COMMITTED) on its own pooled connection.
+   *
+   * `tx` is a Catalog bound to the transaction and valid until fn settles;
+   * tx.transaction() nests (a savepoint: its failure rolls back only its own
+   * work), tx.close() is refused. Inside fn use only `tx`: calling the outer
+   * catalog throws CATALOG_MISUSE on both engines (on SQLite it would
+   * deadlock, on PostgreSQL it would run outside the transaction).
+   * On PostgreSQL a failed statement aborts the whole transaction: to go on
+   * after an expected error (e.g. CONFLICT), wrap that step in tx.transaction().
+   */
+  transaction<T>(fn: (tx: Catalog) => Promise<T>): Promise<T>;
+  /** Waits for work already submitted, then closes the database. Later calls throw CATALOG_CLOSED. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,8 @@
+/**
+ * The catalog's migrations, oldest first. Append only: a released migration
+ * is never edited or removed.
+ */
+import type { MigrationInterface } from 'typeorm';
+import { InitialCatalog1764000000000 } from './1764000000000-InitialCatalog.js';
+
+export const MIGRATIONS: (new () => MigrationInterface)[] = [InitialCatalog1764000000000];

@@ -1,0 +1,161 @@
+/**
+ * The catalog entities, as TypeORM EntitySchemas built per engine (the only
+ * per-engine difference is the timestamp column type, see columns.ts).
+ * EntitySchema rather than decorators: no reliance on decorator metadata, and
+ * the rows are the plain objects of types.ts. Property names are camelCase,
+ * tables and columns snake_case. Schema changes go through a new migration.
+ */
+import { EntitySchema } from 'typeorm';
+import type { Agent, DataSourceRecord, EnrollmentToken, Job, RecoveryPoint } from '../types.js';
+import { columnKit, type Engine } from './columns.js';
+
+export interface CatalogEntities {
+  agent: EntitySchema<Agent>;
+  enrollmentToken: EntitySchema<EnrollmentToken>;
+  dataSource: EntitySchema<DataSourceRecord>;
+  recoveryPoint: EntitySchema<RecoveryPoint>;
+  job: EntitySchema<Job>;
+}
+
+export function buildEntities(engine: Engine): CatalogEntities {
+  const c = columnKit(engine);
+
+  const agent = new EntitySchema<Agent>({
+    name: 'agent',
+    tableName: 'agents',
+    columns: {
+      id: c.id('id', { primary: true }),
+      name: c.varchar('name', 255),
+      hostname: c.varchar('hostname', 255),
+      publicKey: c.text('public_key'),
+      createdAt: c.timestamp('created_at'),
+      lastSeenAt: c.timestamp('last_seen_at', { nullable: true }),
+      revokedAt: c.timestamp('revoked_at', { nullable: true }),
+      version: c.varchar('version', 64, { nullable: true }),
+    },
+    indices: [{ name: 'IDX_agents_name', columns: ['name'], unique: true }],
+  });
+
+  const enrollmentToken = new EntitySchema<EnrollmentToken>({
+    name: 'enrollment_token',
+    tableName: 'enrollment_tokens',
+    columns: {
+      id: c.id('id', { primary: true }),
+      tokenHash: c.varchar('token_hash', 64),
+      createdAt: c.timestamp('created_at'),
+      expiresAt: c.timestamp('expires_at'),
+      usedAt: c.timestamp('used_at', { nullable: true }),
+      usedByAgentId: c.id('used_by_agent_id', { nullable: true }),
+    },
+    indices: [{ name: 'IDX_enrollment_tokens_hash', columns: ['tokenHash'], unique: true }],
+  });
+
+  const dataSource = new EntitySchema<DataSourceRecord>({
+    name: 'data_source',
+    tableName: 'data_sources',
+    columns: {
+      id: c.id('id', { primary: true }),
+      agentId: c.id('agent_id'),
+      name: c.varchar('name', 255),
+      kind: c.varchar('kind', 32),
+      paths: c.json('paths'),
+      includes: c.json('includes'),
+      excludes: c.json('excludes'),
+      createdAt: c.timestamp('created_at'),
+    },
+    indices: [{ name: 'IDX_data_sources_agent_name', columns: ['agentId', 'name'], unique: true }],
+    foreignKeys: [
+      {
+        name: 'FK_data_sources_agent',
+        target: 'agent',
+        columnNames: ['agentId'],
+        referencedColumnNames: ['id'],
+        onDelete: 'RESTRICT',
+      },
+    ],
+  });
+
+  const recoveryPoint = new EntitySchema<RecoveryPoint>({
+    name: 'recovery_point',
+    tableName: 'recovery_points',
+    columns: {
+      id: c.id('id', { primary: true }),
+      dataSourceId: c.id('data_source_id'),
+      agentId: c.id('agent_id'),
+      jobId: c.id('job_id'),
+      createdAt: c.timestamp('created_at'),
+      root: c.json('root'),
+      files: c.bigint('files'),
+      dirs: c.bigint('dirs'),
+      bytes: c.bigint('bytes'),
+      bytesAdded: c.bigint('bytes_added'),
+      parentPointId: c.id('parent_point_id', { nullable: true }),
+      location: c.varchar('location', 16),
+    },
+    indices: [
+      { name: 'IDX_recovery_points_source_created', columns: ['dataSourceId', 'createdAt'] },
+      { name: 'IDX_recovery_points_agent', columns: ['agentId'] },
+    ],
+    foreignKeys: [
+      {
+        name: 'FK_recovery_points_source',
+        target: 'data_source',
+        columnNames: ['dataSourceId'],
+        referencedColumnNames: ['id'],
+        onDelete: 'RESTRICT',
+      },
+      {
+        name: 'FK_recovery_points_agent',
+        target: 'agent',
+        columnNames: ['agentId'],
+        referencedColumnNames: ['id'],
+        onDelete: 'RESTRICT',
+      },
+      {
+        name: 'FK_recovery_points_parent',
+        target: 'recovery_point',
+        columnNames: ['parentPointId'],
+        referencedColumnNames: ['id'],
+        onDelete: 'SET NULL',
+      },
+    ],
+  });
+
+  // Jobs are history: their agent / data source / point ids are kept as plain
+  // indexed columns (no foreign keys) so that deleting those leaves the record.
+  const job = new EntitySchema<Job>({
+    name: 'job',
+    tableName: 'jobs',
+    columns: {
+      id: c.id('id', { primary: true }),
+      type: c.varchar('type', 16),
+      state: c.varchar('state', 16),
+      agentId: c.id('agent_id', { nullable: true }),
+      dataSourceId: c.id('data_source_id', { nullable: true }),
+      pointId: c.id('point_id', { nullable: true }),
+      params: c.json('params'),
+      createdAt: c.timestamp('created_at'),
+      startedAt: c.timestamp('started_at', { nullable: true }),
+      finishedAt: c.timestamp('finished_at', { nullable: true }),
+      bytesScanned: c.bigint('bytes_scanned'),
+      bytesSent: c.bigint('bytes_sent'),
+      bytesStored: c.bigint('bytes_stored'),
+      filesScanned: c.bigint('files_scanned'),
+      filesChanged: c.bigint('files_changed'),
+      filesTotal: c.bigint('files_total'),
+      bytesTotal: c.bigint('bytes_total', { nullable: true }),
+      errorMessage: c.text('error_message', { nullable: true }),
+      warnings: c.json('warnings'),
+      warningCount: c.integer('warning_count'),
+      result: c.json('result', { nullable: true }),
+    },
+    indices: [
+      { name: 'IDX_jobs_state', columns: ['state'] },
+      { name: 'IDX_jobs_created', columns: ['createdAt'] },
+      { name: 'IDX_jobs_agent', columns: ['agentId'] },
+      { name: 'IDX_jobs_source', columns: ['dataSourceId'] },
+    ],
+  });
+
+  return { agent, enrollmentToken, dataSource, recoveryPoint, job };
+}

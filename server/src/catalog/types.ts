@@ -1,0 +1,195 @@
+/**
+ * The catalog's records as the rest of the server sees them: plain objects,
+ * ids as uuid strings, times as Date, sizes and counts as JS numbers, JSON
+ * columns already parsed. Both engines return exactly these shapes.
+ */
+
+export interface Agent {
+  id: string;
+  /** Unique; defaults to the hostname at enrollment. */
+  name: string;
+  hostname: string;
+  /** PEM (SPKI) of the agent's Ed25519 public key. */
+  publicKey: string;
+  createdAt: Date;
+  lastSeenAt: Date | null;
+  revokedAt: Date | null;
+  version: string | null;
+}
+
+export interface EnrollmentToken {
+  id: string;
+  /** sha256 hex of the secret handed to the installer; the secret itself is never stored. */
+  tokenHash: string;
+  createdAt: Date;
+  expiresAt: Date;
+  usedAt: Date | null;
+  usedByAgentId: string | null;
+}
+
+export type DataSourceKind = 'files';
+
+/** A protected data source (named DataSourceRecord to stay clear of TypeORM's DataSource). */
+export interface DataSourceRecord {
+  id: string;
+  agentId: string;
+  /** Unique per agent. */
+  name: string;
+  kind: DataSourceKind;
+  paths: string[];
+  includes: string[];
+  excludes: string[];
+  createdAt: Date;
+}
+
+export type PointLocation = 'disk' | 'vault' | 'both';
+
+export interface RecoveryPoint {
+  id: string;
+  dataSourceId: string;
+  agentId: string;
+  jobId: string;
+  createdAt: Date;
+  /** Hex chunk hashes of the root tree, in order. */
+  root: string[];
+  files: number;
+  dirs: number;
+  /** Logical size of the protected data. */
+  bytes: number;
+  /** Bytes newly written to the chunk store by this point. */
+  bytesAdded: number;
+  /** The point this one was taken incrementally against; null for a full backup or once the parent is deleted. */
+  parentPointId: string | null;
+  location: PointLocation;
+}
+
+export type JobType = 'backup' | 'restore' | 'prune' | 'gc' | 'verify';
+export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'warning';
+export type FinalJobState = Extract<JobState, 'succeeded' | 'failed' | 'cancelled' | 'warning'>;
+
+export const JOB_TYPES: readonly JobType[] = ['backup', 'restore', 'prune', 'gc', 'verify'];
+export const JOB_STATES: readonly JobState[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'warning'];
+export const ACTIVE_JOB_STATES: readonly JobState[] = ['queued', 'running'];
+export const FINAL_JOB_STATES: readonly FinalJobState[] = ['succeeded', 'failed', 'cancelled', 'warning'];
+
+/** JSON-serialisable value (params, result). */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+export interface JobCounters {
+  bytesScanned: number;
+  bytesSent: number;
+  bytesStored: number;
+  filesScanned: number;
+  filesChanged: number;
+  filesTotal: number;
+  /** Expected total, when known, for an ETA. */
+  bytesTotal: number | null;
+}
+
+export interface Job extends JobCounters {
+  id: string;
+  type: JobType;
+  state: JobState;
+  agentId: string | null;
+  dataSourceId: string | null;
+  pointId: string | null;
+  params: { [key: string]: Json };
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  errorMessage: string | null;
+  /** The first MAX_JOB_WARNINGS warnings; warningCount says how many were reported in all. */
+  warnings: string[];
+  warningCount: number;
+  result: Json;
+}
+
+/** Warnings kept per job, and the longest message kept (longer ones are cut). */
+export const MAX_JOB_WARNINGS = 100;
+export const MAX_WARNING_LENGTH = 2000;
+
+// ---- inputs ---------------------------------------------------------------
+
+export interface NewAgent {
+  /** Defaults to hostname. */
+  name?: string;
+  hostname: string;
+  publicKey: string;
+  version?: string | null;
+}
+
+export interface NewDataSource {
+  agentId: string;
+  name: string;
+  kind?: DataSourceKind;
+  paths: string[];
+  includes?: string[];
+  excludes?: string[];
+}
+
+export type DataSourcePatch = Partial<Pick<DataSourceRecord, 'name' | 'paths' | 'includes' | 'excludes'>>;
+
+export interface NewRecoveryPoint {
+  /** A uuid chosen by the caller (e.g. to name files before the point is recorded); generated when absent. */
+  id?: string;
+  dataSourceId: string;
+  agentId: string;
+  jobId: string;
+  root: string[];
+  files: number;
+  dirs: number;
+  bytes: number;
+  bytesAdded: number;
+  parentPointId?: string | null;
+  location?: PointLocation;
+  /** Defaults to the catalog clock's now. */
+  createdAt?: Date;
+}
+
+export interface NewJob {
+  type: JobType;
+  agentId?: string | null;
+  dataSourceId?: string | null;
+  pointId?: string | null;
+  params?: { [key: string]: Json };
+  /** Defaults to 'queued'. */
+  state?: Extract<JobState, 'queued' | 'running'>;
+  /** Only for state 'running'; defaults to now. */
+  startedAt?: Date;
+}
+
+export interface RecoveryPointFilter {
+  dataSourceId?: string;
+  agentId?: string;
+}
+
+export interface JobFilter {
+  type?: JobType | JobType[];
+  state?: JobState | JobState[];
+  agentId?: string;
+  dataSourceId?: string;
+  /** createdAt >= since */
+  since?: Date;
+  /** createdAt < before */
+  before?: Date;
+  /** Newest first; default 100, at most 1000. */
+  limit?: number;
+  offset?: number;
+}
+
+/** Fields a running job may update; every field is optional. */
+export interface JobProgress extends Partial<JobCounters> {
+  state?: Extract<JobState, 'queued' | 'running'>;
+  startedAt?: Date;
+  pointId?: string | null;
+  agentId?: string | null;
+  dataSourceId?: string | null;
+}
+
+/** Fields set when a job ends. */
+export interface JobOutcome extends Partial<JobCounters> {
+  errorMessage?: string | null;
+  result?: Json;
+  pointId?: string | null;
+  warnings?: string[];
+}

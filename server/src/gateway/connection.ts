@@ -1,0 +1,103 @@
+/**
+ * One agent's WebSocket, frame level: decodes and validates every incoming
+ * frame, processes them strictly in order (one at a time, so a slow chunk write
+ * holds the next frame back), applies backpressure by pausing the socket when
+ * too much is queued, and turns any protocol violation into an Error frame, a
+ * logged reason and a closed connection — without touching other agents.
+ */
+import type { WebSocket } from 'ws';
+import {
+  AGENT_SENDS, decodeFrame, encodeFrame, ErrorCode, MAX_FRAME_BYTES, ProtocolError, type Frame,
+} from '@strata/protocol';
+import type { Logger } from '../log.js';
+
+const MAX_QUEUED_FRAMES = 16;
+
+export type FrameHandler = (frame: Frame) => Promise<void> | void;
+
+export class AgentConnection {
+  private queue: Frame[] = [];
+  private busy = false;
+  private closed = false;
+  private handler: FrameHandler = () => {};
+  readonly closedPromise: Promise<void>;
+  private resolveClosed!: () => void;
+
+  constructor(readonly ws: WebSocket, readonly log: Logger, readonly remote: string) {
+    this.closedPromise = new Promise((r) => (this.resolveClosed = r));
+    ws.on('message', (data, isBinary) => this.onMessage(data as Buffer | Buffer[], isBinary));
+    ws.on('close', (code, reason) => {
+      this.closed = true;
+      this.log.info({ code, reason: reason.toString() }, 'agent connection closed');
+      this.resolveClosed();
+    });
+    ws.on('error', (err) => this.log.warn({ err: err.message }, 'agent connection error'));
+  }
+
+  get isOpen() { return !this.closed && this.ws.readyState === this.ws.OPEN; }
+
+  onFrame(handler: FrameHandler) { this.handler = handler; }
+
+  send(frame: Frame): Promise<void> {
+    if (!this.isOpen) return Promise.reject(new Error('connection closed'));
+    return new Promise((resolve, reject) => this.ws.send(encodeFrame(frame), { binary: true }, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /** Sends an Error frame, logs why, and closes. Safe to call twice. */
+  fail(code: ErrorCode, message: string, jobId = '') {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue = [];
+    this.log.warn({ code: ErrorCode[code], reason: message }, 'closing agent connection');
+    try {
+      this.ws.send(encodeFrame({ kind: 'error', body: { code, message, jobId } }), { binary: true }, () => {
+        this.ws.close(code === ErrorCode.Internal ? 1011 : 1008, message.slice(0, 120));
+      });
+    } catch {
+      this.ws.terminate();
+    }
+    setTimeout(() => this.ws.terminate(), 2000).unref();
+  }
+
+  private onMessage(data: Buffer | Buffer[], isBinary: boolean) {
+    if (this.closed) return;
+    const buf = Array.isArray(data) ? Buffer.concat(data) : data;
+    if (!isBinary) return this.fail(ErrorCode.MalformedFrame, 'text frames are not part of the protocol: send binary frames');
+    if (buf.length > MAX_FRAME_BYTES) {
+      return this.fail(ErrorCode.FrameTooLarge, `frame of ${buf.length} bytes exceeds the ${MAX_FRAME_BYTES}-byte limit`);
+    }
+    let frame: Frame;
+    try {
+      frame = decodeFrame(buf, AGENT_SENDS);
+    } catch (e) {
+      if (e instanceof ProtocolError) return this.fail(e.code, e.message);
+      return this.fail(ErrorCode.MalformedFrame, `malformed frame: ${(e as Error).message}`);
+    }
+    this.queue.push(frame);
+    if (this.queue.length >= MAX_QUEUED_FRAMES && !this.ws.isPaused) this.ws.pause();
+    void this.pump();
+  }
+
+  private async pump() {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      while (this.queue.length && !this.closed) {
+        const frame = this.queue.shift()!;
+        if (this.queue.length < MAX_QUEUED_FRAMES / 2 && this.ws.isPaused) this.ws.resume();
+        try {
+          await this.handler(frame);
+        } catch (e) {
+          if (e instanceof ProtocolError) this.fail(e.code, e.message);
+          else {
+            this.log.error({ err: e }, 'error while handling an agent frame');
+            this.fail(ErrorCode.Internal, `server error: ${(e as Error).message}`);
+          }
+        }
+      }
+    } finally {
+      this.busy = false;
+      if (this.ws.isPaused && !this.closed) this.ws.resume();
+    }
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * The server side of one backup job on one agent: answers "which chunks do you
+ * lack?" from this agent's own recovery points only (no cross-agent oracle),
+ * stores uploaded chunks (the store verifies each against its hash), and on
+ * commit makes everything durable, proves every referenced chunk is present,
+ * writes the point's ref list and only then records the recovery point.
+ */
+import { randomUUID } from 'node:crypto';
+import { ErrorCode, MAX_BATCH_ITEMS, ProtocolError, type Chunk, type Frame } from '@strata/protocol';
+import type { ChunkStore } from '../chunk-store/index.js';
+import type { Catalog } from '../catalog/index.js';
+import type { DataSourceRecord, RecoveryPoint } from '../catalog/types.js';
+import type { AgentSession, JobChannel } from '../gateway/session.js';
+import { collectPointChunks } from '../services/point-tree.js';
+import type { LiveProgress } from './progress.js';
+
+export interface BackupRunDeps {
+  store: ChunkStore;
+  catalog: Catalog;
+  session: AgentSession;
+  jobId: string;
+  source: DataSourceRecord;
+  parent: RecoveryPoint | null;
+  /** Ids of this agent's recovery points, newest first: the only places a "have" answer may come from. */
+  agentPointIds: string[];
+  progress: LiveProgress;
+}
+
+export interface BackupOutcome { point: RecoveryPoint; warnings: string[] }
+
+type RefLookup = { has(hash: Buffer): boolean | Promise<boolean> };
+
+export class BackupRun implements JobChannel {
+  private done!: (p: BackupOutcome) => void;
+  private failed!: (e: Error) => void;
+  readonly result = new Promise<BackupOutcome>((res, rej) => { this.done = res; this.failed = rej; });
+  private refs: RefLookup[] | null = null;
+  private finished = false;
+
+  constructor(private d: BackupRunDeps) {
+    this.result.catch(() => {});
+  }
+
+  async start() {
+    const { session, jobId, source, parent } = this.d;
+    session.attach(jobId, this);
+    await session.send({
+      kind: 'backup',
+      body: { jobId, dataSourceId: source.id, paths: source.paths, includes: source.includes, excludes: source.excludes, parentPointId: parent?.id ?? '' },
+    });
+  }
+
+  cancel(reason: string) {
+    if (this.finished) return;
+    void this.d.session.send({ kind: 'cancelJob', body: { jobId: this.d.jobId } }).catch(() => {});
+    this.finish(new Error(reason));
+  }
+
+  onDisconnect() { this.finish(new Error('agent disconnected during the backup')); }
+
+  async onFrame(frame: Frame) {
+    if (this.finished) return;
+    switch (frame.kind) {
+      case 'chunkQuery': return this.onQuery(frame.body.queryId, frame.body.hashes);
+      case 'chunkBatch':
+        try {
+          return await this.onBatch(frame.body.batchId, frame.body.chunks);
+        } catch (e) {
+          const err = e as Error & { code?: string };
+          if (err.code !== 'CHUNK_HASH_MISMATCH') throw e;
+          this.finish(new Error(`backup failed: the agent sent a chunk that does not match its hash (${err.message})`));
+          throw new ProtocolError(ErrorCode.ChunkRejected, err.message);
+        }
+      case 'progress': {
+        const p = frame.body;
+        Object.assign(this.d.progress, {
+          bytesScanned: p.bytesScanned, filesScanned: p.filesScanned, filesChanged: p.filesChanged,
+          bytesTotal: p.bytesTotal, filesTotal: p.filesTotal, currentPath: p.currentPath,
+        });
+        return;
+      }
+      case 'backupCommit':
+        try {
+          return await this.onCommit(frame.body.root, frame.body);
+        } catch (e) {
+          void this.d.session.send({ kind: 'jobFailed', body: { jobId: this.d.jobId, message: (e as Error).message } }).catch(() => {});
+          return this.finish(e as Error);
+        }
+      case 'jobFailed': return this.finish(new Error(`agent: ${frame.body.message}`));
+      case 'error': return this.finish(new Error(`agent: ${frame.body.message}`));
+      default:
+        return this.d.session.conn.fail(ErrorCode.OutOfOrder, `unexpected frame: '${frame.kind}' during a backup`);
+    }
+  }
+
+  private async ownRefs(): Promise<RefLookup[]> {
+    if (!this.refs) {
+      this.refs = [];
+      for (const id of this.d.agentPointIds) {
+        try {
+          this.refs.push(await this.d.store.refs.open(id));
+        } catch {
+          // A point whose ref list is gone (being pruned) simply answers nothing.
+        }
+      }
+    }
+    return this.refs;
+  }
+
+  private async onQuery(queryId: number, hashes: Uint8Array[]) {
+    const refs = await this.ownRefs();
+    const have = Buffer.alloc(Math.ceil(hashes.length / 8));
+    for (let i = 0; i < hashes.length; i++) {
+      const h = Buffer.from(hashes[i]!.buffer, hashes[i]!.byteOffset, hashes[i]!.byteLength);
+      for (const r of refs) {
+        if (await r.has(h)) {
+          // Tell GC this chunk is in use again before the agent relies on it.
+          this.d.store.markInUse(h);
+          have[i >> 3]! |= 1 << (i & 7);
+          break;
+        }
+      }
+    }
+    await this.d.session.send({ kind: 'chunkQueryReply', body: { jobId: this.d.jobId, queryId, have } });
+  }
+
+  private async onBatch(batchId: number, chunks: Chunk[]) {
+    if (chunks.length > MAX_BATCH_ITEMS) throw new Error('batch too large');
+    for (const c of chunks) {
+      // The store checks every chunk against its hash; a lie fails the job, not the server.
+      const r = await this.d.store.put({ hash: Buffer.from(c.hash), compression: c.compression, rawSize: c.rawSize, data: Buffer.from(c.data.buffer, c.data.byteOffset, c.data.byteLength) });
+      this.d.progress.bytesSent += c.data.byteLength;
+      if (r.stored) this.d.progress.bytesStored += r.storedBytes;
+    }
+    await this.d.session.send({ kind: 'chunkBatchAck', body: { jobId: this.d.jobId, batchId } });
+  }
+
+  private async onCommit(root: Uint8Array[], c: { files: number; dirs: number; bytes: number; warnings: string[] }) {
+    const { store, catalog, source, jobId, parent, session } = this.d;
+    await store.flush();
+    const { hashes, missing } = await collectPointChunks(store, root);
+    if (missing.length) {
+      throw new Error(`backup refused: ${missing.length} referenced chunk(s) are not in the store, e.g. ${missing[0]}`);
+    }
+    const pointId = randomUUID();
+    await store.refs.write(pointId, hashes);
+    const point = await catalog.createRecoveryPoint({
+      id: pointId, dataSourceId: source.id, agentId: source.agentId, jobId,
+      root: root.map((h) => Buffer.from(h).toString('hex')),
+      files: c.files, dirs: c.dirs, bytes: c.bytes, bytesAdded: this.d.progress.bytesStored,
+      parentPointId: parent?.id ?? null, location: 'disk',
+    });
+    await session.send({ kind: 'backupDone', body: { jobId, pointId } });
+    this.finished = true;
+    session.detach(jobId);
+    this.done({ point, warnings: c.warnings });
+  }
+
+  private finish(err: Error) {
+    if (this.finished) return;
+    this.finished = true;
+    this.d.session.detach(this.d.jobId);
+    this.failed(err);
+  }
+}

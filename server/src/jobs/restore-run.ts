@@ -1,0 +1,105 @@
+/**
+ * The server side of one restore job: sends the point's root to the agent and
+ * serves the chunks it asks for — only chunks the point references (checked
+ * against the point's ref list, so a restore cannot read other data), each
+ * read back and hash-checked by the store.
+ */
+import { ErrorCode, type Frame } from '@strata/protocol';
+import type { ChunkStore } from '../chunk-store/index.js';
+import type { RecoveryPoint } from '../catalog/types.js';
+import type { AgentSession, JobChannel } from '../gateway/session.js';
+import type { LiveProgress } from './progress.js';
+
+export interface RestoreRunDeps {
+  store: ChunkStore;
+  session: AgentSession;
+  jobId: string;
+  point: RecoveryPoint;
+  target: string;
+  paths: string[];
+  overwrite: boolean;
+  progress: LiveProgress;
+}
+
+export interface RestoreOutcome { files: number; bytes: number; warnings: string[] }
+
+export class RestoreRun implements JobChannel {
+  private done!: (r: RestoreOutcome) => void;
+  private failed!: (e: Error) => void;
+  readonly result = new Promise<RestoreOutcome>((res, rej) => { this.done = res; this.failed = rej; });
+  private refs: { has(h: Buffer): boolean | Promise<boolean> } | null = null;
+  private finished = false;
+
+  constructor(private d: RestoreRunDeps) {
+    this.result.catch(() => {});
+  }
+
+  async start() {
+    const { session, jobId, point, target, paths, overwrite } = this.d;
+    this.refs = await this.d.store.refs.open(point.id);
+    session.attach(jobId, this);
+    await session.send({
+      kind: 'restore',
+      body: { jobId, pointId: point.id, root: point.root.map((h) => Buffer.from(h, 'hex')), target, paths, overwrite },
+    });
+  }
+
+  cancel(reason: string) {
+    if (this.finished) return;
+    void this.d.session.send({ kind: 'cancelJob', body: { jobId: this.d.jobId } }).catch(() => {});
+    this.finish(new Error(reason));
+  }
+
+  onDisconnect() { this.finish(new Error('agent disconnected during the restore')); }
+
+  async onFrame(frame: Frame) {
+    if (this.finished) return;
+    switch (frame.kind) {
+      case 'chunkRequest': {
+        const chunks = [];
+        for (const h of frame.body.hashes) {
+          const hash = Buffer.from(h);
+          if (!(await this.refs!.has(hash))) {
+            this.finish(new Error(`agent asked for chunk ${hash.toString('hex')}, which point ${this.d.point.id} does not reference`));
+            return this.d.session.conn.fail(ErrorCode.NotFound, `chunk ${hash.toString('hex')} is not part of the point being restored`);
+          }
+          let c;
+          try {
+            c = await this.d.store.getStored(hash);
+          } catch (e) {
+            // A damaged or missing chunk fails this restore with the store's message; the agent stops too.
+            void this.d.session.send({ kind: 'jobFailed', body: { jobId: this.d.jobId, message: (e as Error).message } }).catch(() => {});
+            return this.finish(e as Error);
+          }
+          chunks.push({ hash: c.hash, compression: c.compression, rawSize: c.rawSize, data: c.data });
+          this.d.progress.bytesSent += c.data.length;
+        }
+        await this.d.session.send({ kind: 'chunkBatch', body: { jobId: this.d.jobId, batchId: frame.body.batchId, chunks } });
+        return;
+      }
+      case 'progress':
+        Object.assign(this.d.progress, {
+          bytesScanned: frame.body.bytesScanned, filesScanned: frame.body.filesScanned,
+          bytesTotal: frame.body.bytesTotal, filesTotal: frame.body.filesTotal, currentPath: frame.body.currentPath,
+        });
+        return;
+      case 'restoreDone':
+        this.finished = true;
+        this.d.session.detach(this.d.jobId);
+        this.done({ files: frame.body.files, bytes: frame.body.bytes, warnings: frame.body.warnings });
+        return;
+      case 'jobFailed':
+      case 'error':
+        return this.finish(new Error(`agent: ${frame.body.message}`));
+      default:
+        return this.d.session.conn.fail(ErrorCode.OutOfOrder, `unexpected frame: '${frame.kind}' during a restore`);
+    }
+  }
+
+  private finish(err: Error) {
+    if (this.finished) return;
+    this.finished = true;
+    this.d.session.detach(this.d.jobId);
+    this.failed(err);
+  }
+}

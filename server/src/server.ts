@@ -1,0 +1,85 @@
+/**
+ * Starts a Strata server: catalog, chunk store, TLS identity, admin credential,
+ * REST API and agent gateway on one port. `startServer` is what the
+ * `strata server` command and the tests call.
+ */
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import path from 'node:path';
+import { createApp } from './api/app.js';
+import { ChunkStore } from './chunk-store/index.js';
+import { openCatalog } from './catalog/index.js';
+import { AgentGateway } from './gateway/gateway.js';
+import { JobService } from './jobs/job-service.js';
+import { log as defaultLog, type Logger } from './log.js';
+import { adminTokenPath, loadOrCreateAdminToken } from './services/admin-credential.js';
+import { loadOrCreateTls } from './tls.js';
+import { writeFileDurable } from './util/durable.js';
+
+export const serverInfoPath = (dataDir: string) => path.join(dataDir, 'server.json');
+
+export interface ServerOptions {
+  dataDir: string;
+  host?: string;
+  port?: number;
+  databaseUrl?: string;
+  /** Plain HTTP / ws, for tests only. */
+  insecure?: boolean;
+  tlsKeyFile?: string;
+  tlsCertFile?: string;
+  log?: Logger;
+}
+
+export interface RunningServer {
+  url: string;
+  agentUrl: string;
+  adminToken: string;
+  adminTokenFile: string;
+  certFingerprint: string | null;
+  certFile: string | null;
+  jobs: JobService;
+  close(): Promise<void>;
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const log = opts.log ?? defaultLog;
+  const dataDir = path.resolve(opts.dataDir);
+  await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const catalog = await openCatalog({ dataDir, databaseUrl: opts.databaseUrl });
+  const store = await ChunkStore.open(path.join(dataDir, 'chunks'));
+  const { token: adminToken, created } = await loadOrCreateAdminToken(dataDir);
+  if (created) log.info({ file: adminTokenPath(dataDir) }, 'created the admin credential');
+  const tls = opts.insecure
+    ? null
+    : await loadOrCreateTls(dataDir, opts.tlsKeyFile && opts.tlsCertFile ? { keyFile: opts.tlsKeyFile, certFile: opts.tlsCertFile } : undefined);
+
+  const gateway = new AgentGateway(catalog, log);
+  const jobs = new JobService(catalog, store, gateway, log);
+  await catalog.failInterruptedJobs?.('the server stopped while the job ran');
+  const app = createApp({ catalog, store, gateway, jobs, adminToken, tlsFingerprint: tls?.fingerprint ?? null }, log);
+  const server = tls ? https.createServer({ key: tls.key, cert: tls.cert }, app.callback()) : http.createServer(app.callback());
+  server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 8443, opts.host ?? '127.0.0.1', () => resolve());
+  });
+  const addr = server.address() as { port: number; address: string };
+  const host = addr.address.includes(':') ? `[${addr.address}]` : addr.address;
+  const url = `${tls ? 'https' : 'http'}://${host}:${addr.port}`;
+  const agentUrl = `${tls ? 'wss' : 'ws'}://${host}:${addr.port}/agent`;
+  // Lets the CLI on this machine find the server from the data dir alone.
+  await writeFileDurable(serverInfoPath(dataDir), JSON.stringify({ url, agentUrl, pid: process.pid, certFingerprint: tls?.fingerprint ?? null }) + '\n', 0o644);
+  return {
+    url, agentUrl, adminToken, adminTokenFile: adminTokenPath(dataDir), jobs,
+    certFingerprint: tls?.fingerprint ?? null, certFile: tls ? path.join(dataDir, 'tls', 'cert.pem') : null,
+    async close() {
+      await jobs.close();
+      await gateway.close();
+      server.closeAllConnections?.();
+      await new Promise<void>((r) => server.close(() => r()));
+      await store.close();
+      await catalog.close();
+    },
+  };
+}

@@ -1,0 +1,45 @@
+/**
+ * Prune, garbage collection and verify. Pruning removes the catalog entry
+ * first, then the point's ref list; chunk space comes back only with GC, which
+ * marks from the ref lists of the points the catalog still has.
+ */
+import type { ChunkStore } from '../chunk-store/index.js';
+import type { Catalog } from '../catalog/index.js';
+import { notFound } from '../errors.js';
+import type { LiveProgress } from '../jobs/progress.js';
+
+export async function prunePoint(catalog: Catalog, store: ChunkStore, pointId: string) {
+  const point = await catalog.getRecoveryPoint(pointId);
+  if (!point) throw notFound('recovery point', pointId);
+  await catalog.deleteRecoveryPoint(pointId);
+  await store.refs.delete(pointId);
+  return point;
+}
+
+export async function garbageCollect(catalog: Catalog, store: ChunkStore) {
+  const livePointIds = await catalog.listRecoveryPointIds();
+  return store.gc({ livePointIds });
+}
+
+export async function verifyPoints(catalog: Catalog, store: ChunkStore, pointId: string | undefined, progress: LiveProgress) {
+  const ids = pointId ? [pointId] : await catalog.listRecoveryPointIds();
+  if (pointId && !(await catalog.getRecoveryPoint(pointId))) throw notFound('recovery point', pointId);
+  let checked = 0;
+  const damaged: Array<{ hash: string; pack?: string; reason: string; points?: string[] }> = [];
+  const seen = new Set<string>();
+  for (const id of ids) {
+    const refs = await store.refs.open(id);
+    const fresh: Buffer[] = [];
+    for await (const h of refs.iterate()) {
+      const hex = h.toString('hex');
+      if (seen.has(hex)) continue;
+      seen.add(hex);
+      fresh.push(Buffer.from(h));
+    }
+    const r = await store.verify(fresh, (n: number) => { progress.filesScanned = checked + n; });
+    checked += r.checked;
+    for (const d of r.damaged) damaged.push({ ...d, points: [id] });
+  }
+  progress.filesScanned = checked;
+  return { points: ids.length, chunksChecked: checked, damaged };
+}

@@ -1,0 +1,108 @@
+/**
+ * Strata: a real server and a real agent daemon over loopback (TLS, WebSocket),
+ * driven through the admin CLI. "sent" is the job's `bytesSent` (bytes the
+ * agent put on the wire); the store is DIR/chunks. Peak RSS of the daemons is
+ * VmHWM read from /proc at the end of each phase: it cannot be reset, so it is
+ * the maximum since the daemon started.
+ *
+ * The whole Strata contract the bench relies on lives in this file:
+ *   strata server --data DIR --listen 127.0.0.1:PORT     (prints "listening")
+ *   STRATA_DATA=DIR STRATA_URL=https://127.0.0.1:PORT strata token create
+ *   strata-agent enroll --server wss://… --token T --state AGENTDIR; strata-agent run --state AGENTDIR
+ *   strata agents list --json; strata sources add AGENT PATH --json
+ *   strata backup SOURCE --wait --json; strata restore POINT --to DIR --wait --json
+ */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { run, startDaemon, vmHwmKiB, type Daemon } from '../measure.js';
+import { dirBytes } from '../tree.js';
+import type { PhaseSample, ToolRunner, ToolSession } from './tool.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const SERVER_MAIN = join(REPO_ROOT, 'server/src/cli/main.ts');
+const AGENT_MAIN = join(REPO_ROOT, 'agent/src/cli/main.ts');
+const NODE = [process.execPath, '--import', 'tsx'];
+
+interface Job { id: string; state: string; bytesSent?: number; durationMs?: number }
+interface Agent { id: string; name: string; online: boolean }
+
+export const strata: ToolRunner = {
+  name: 'strata',
+  settings: 'strata: server + agent daemons over loopback TLS WebSocket, chunk store zstd, unencrypted short-term store',
+  sentMeaning: 'strata: job.bytesSent (bytes the agent sent to the server)',
+  async prepare() {
+    const missing = [SERVER_MAIN, AGENT_MAIN].filter((p) => !existsSync(p));
+    if (missing.length) throw new Error(`Strata binaries not found: ${missing.join(', ')} (server/agent CLI not built yet?)`);
+  },
+  async open(workDir, source) {
+    const dataDir = join(workDir, 'strata-data');
+    const agentDir = join(workDir, 'strata-agent');
+    await mkdir(dataDir, { recursive: true });
+    const port = await freePort();
+    const env = { ...process.env, STRATA_DATA: dataDir, STRATA_URL: `https://127.0.0.1:${port}` };
+    const opts = { env, cwd: REPO_ROOT };
+    const cli = async <T>(...args: string[]): Promise<{ out: T; wallS: number }> => {
+      const r = await run(NODE[0]!, [...NODE.slice(1), SERVER_MAIN, ...args], opts);
+      return { out: (args.includes('--json') ? JSON.parse(r.stdout) : r.stdout.trim()) as T, wallS: r.wallS };
+    };
+    const daemons: Daemon[] = [];
+    try {
+      const server = await startDaemon(NODE[0]!, [...NODE.slice(1), SERVER_MAIN, 'server', '--data', dataDir, '--listen', `127.0.0.1:${port}`], { ...opts, logFile: join(workDir, 'strata-server.log'), ready: /listening/ });
+      daemons.push(server);
+      const { out: token } = await cli<string>('token', 'create');
+      await run(NODE[0]!, [...NODE.slice(1), AGENT_MAIN, 'enroll', '--server', `wss://127.0.0.1:${port}`, '--token', token, '--state', agentDir], opts);
+      const agent = await startDaemon(NODE[0]!, [...NODE.slice(1), AGENT_MAIN, 'run', '--state', agentDir], { ...opts, logFile: join(workDir, 'strata-agent.log') });
+      daemons.push(agent);
+      const name = await waitOnline(() => cli<Agent[]>('agents', 'list', '--json').then((r) => r.out));
+      const { out: src } = await cli<{ id: string }>('sources', 'add', name, source, '--json');
+      let pointId = '';
+      const sample = (wallS: number, sentBytes: number | null): PhaseSample => {
+        for (const d of daemons) if (d.child.exitCode !== null || d.child.signalCode !== null) throw new Error(`strata daemon ${d.pid} died; see logs in ${workDir}`);
+        return { wallS, sentBytes, rssAgentKiB: vmHwmKiB(agent.pid), rssServerKiB: vmHwmKiB(server.pid) };
+      };
+      const session: ToolSession = {
+        async backup() {
+          const { out, wallS } = await cli<{ job: Job; point: { id: string } }>('backup', src.id, '--wait', '--json');
+          pointId = out.point.id;
+          return sample(wallS, out.job.bytesSent ?? null);
+        },
+        async restore(target) {
+          const { wallS } = await cli<{ job: Job }>('restore', pointId, '--to', target, '--wait', '--json');
+          return sample(wallS, null);
+        },
+        storeBytes: () => dirBytes(join(dataDir, 'chunks')),
+        async close() {
+          for (const d of daemons.reverse()) await d.stop();
+        },
+      };
+      return session;
+    } catch (e) {
+      for (const d of daemons.reverse()) await d.stop();
+      throw e;
+    }
+  },
+};
+
+async function waitOnline(list: () => Promise<Agent[]>, timeoutMs = 60_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const online = (await list()).find((a) => a.online);
+    if (online) return online.name;
+    if (Date.now() > deadline) throw new Error(`strata agent not online after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      s.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
