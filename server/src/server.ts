@@ -9,7 +9,7 @@ import https from 'node:https';
 import path from 'node:path';
 import { createApp } from './api/app.js';
 import { ChunkStore } from './chunk-store/index.js';
-import { openCatalog } from './catalog/index.js';
+import { openCatalog, type Catalog } from './catalog/index.js';
 import { AgentGateway } from './gateway/gateway.js';
 import { JobService } from './jobs/job-service.js';
 import { log as defaultLog, type Logger } from './log.js';
@@ -39,6 +39,9 @@ export interface RunningServer {
   certFingerprint: string | null;
   certFile: string | null;
   jobs: JobService;
+  /** For tests and in-process tools; the API goes through the same objects. */
+  catalog: Catalog;
+  store: ChunkStore;
   close(): Promise<void>;
 }
 
@@ -71,7 +74,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // Lets the CLI on this machine find the server from the data dir alone.
   await writeFileDurable(serverInfoPath(dataDir), JSON.stringify({ url, agentUrl, pid: process.pid, certFingerprint: tls?.fingerprint ?? null }) + '\n', 0o644);
   return {
-    url, agentUrl, adminToken, adminTokenFile: adminTokenPath(dataDir), jobs,
+    url, agentUrl, adminToken, adminTokenFile: adminTokenPath(dataDir), jobs, catalog, store,
     certFingerprint: tls?.fingerprint ?? null, certFile: tls ? path.join(dataDir, 'tls', 'cert.pem') : null,
     async close() {
       await jobs.close();

@@ -33,7 +33,7 @@ export async function generateDataset(root: string, size: number, seed: string):
   await mkdir(join(root, 'large'));
   for (const [i, w] of weights.entries()) {
     const stream = new ByteStream(seed, `random-${i}`);
-    await add(ds, `large/random-${i}.bin`, 'random', (p) => writeGenerated(p, align((size * 0.45 * w) / wsum), (n) => stream.next(n)));
+    await add(ds, `large/random-${i}.bin`, 'random', (p) => writeGenerated(p, align((size * 0.45 * w) / wsum), (b) => stream.fill(b).length));
   }
   for (const i of [0, 1]) await add(ds, `large/random-${i}.v2.bin`, 'near-dup', (p) => nearDuplicate(join(root, `large/random-${i}.bin`), p, new ByteStream(seed, `near-dup-${i}`), rng));
   await mkdir(join(root, 'images'));
@@ -82,17 +82,19 @@ async function nearDuplicate(src: string, dst: string, stream: ByteStream, rng: 
 /** Zero runs (~45% of extents), random extents and text extents, 4 KiB aligned. */
 async function diskImage(path: string, size: number, seed: string, rng: Rng): Promise<void> {
   const stream = new ByteStream(seed, 'disk-image');
-  const zeros = Buffer.alloc(8 * MiB);
   let extent: { left: number; kind: number } = { left: 0, kind: 0 };
-  await writeGenerated(path, size, (n) => {
+  await writeGenerated(path, size, (buf) => {
     if (extent.left === 0) {
       const r = rng.float();
       const kind = r < 0.45 ? 0 : r < 0.85 ? 1 : 2;
       const len = kind === 0 ? rng.logInt(64 * KiB, 32 * MiB) : kind === 1 ? rng.logInt(64 * KiB, 8 * MiB) : rng.logInt(16 * KiB, 2 * MiB);
       extent = { left: Math.max(4 * KiB, align(len)), kind };
     }
-    const take = Math.min(n, extent.left);
+    const take = Math.min(buf.length, extent.left);
     extent.left -= take;
-    return extent.kind === 0 ? zeros.subarray(0, take) : extent.kind === 1 ? stream.next(take) : textBytes(stream, take);
+    if (extent.kind === 0) buf.fill(0, 0, take);
+    else if (extent.kind === 1) stream.fill(buf.subarray(0, take));
+    else textBytes(stream, take).copy(buf);
+    return take;
   });
 }

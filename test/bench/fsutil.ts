@@ -2,18 +2,28 @@
 import { open, rename } from 'node:fs/promises';
 
 export const MiB = 1 << 20;
-const BLOCK = 8 * MiB;
+const BLOCK = 4 * MiB;
 
-/** Writes a file of `size` bytes, asking `chunk(n)` for each next n bytes. */
-export async function writeGenerated(path: string, size: number, chunk: (n: number) => Buffer): Promise<void> {
+/**
+ * Writes a file of `size` bytes; `fill(buf)` fills (a prefix of) `buf` with the
+ * next bytes and returns how many. Two reused buffers: one is filled while the
+ * other is being written.
+ */
+export async function writeGenerated(path: string, size: number, fill: (buf: Buffer) => number): Promise<void> {
+  const bufs = [Buffer.allocUnsafe(BLOCK), Buffer.allocUnsafe(BLOCK)];
   const fh = await open(path, 'w');
+  let pending: Promise<unknown> = Promise.resolve();
   try {
-    for (let done = 0; done < size; ) {
-      const buf = chunk(Math.min(BLOCK, size - done));
-      await fh.write(buf, 0, buf.length);
-      done += buf.length;
+    for (let done = 0, k = 0; done < size; k ^= 1) {
+      const buf = bufs[k]!;
+      const n = fill(buf.subarray(0, Math.min(BLOCK, size - done)));
+      await pending;
+      pending = fh.write(buf, 0, n);
+      done += n;
     }
+    await pending;
   } finally {
+    await pending.catch(() => undefined);
     await fh.close();
   }
 }

@@ -26,7 +26,7 @@ export interface RunResult {
 
 export class CommandError extends Error {
   constructor(readonly command: string, readonly code: number | null, readonly stderr: string) {
-    super(`${command} exited with ${code}: ${stderr.trim().split('\n').slice(-5).join(' | ')}`);
+    super(`${command} exited with ${code}: ${firstError(stderr)}`);
   }
 }
 
@@ -71,6 +71,12 @@ export function vmHwmKiB(pid: number | undefined): number | null {
   } catch {
     return null;
   }
+}
+
+/** The first line of `text` that looks like an error, else its last line. */
+function firstError(text: string): string {
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => /error/i.test(l)) ?? lines.pop() ?? '';
 }
 
 /** Absolute path of `name` on PATH, or null. */
@@ -126,7 +132,7 @@ export async function startDaemon(cmd: string, args: readonly string[], opts: Ru
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
     child.on('error', fail);
-    child.on('exit', (code) => fail(new Error(`${cmd} ${args.join(' ')} exited early (${code}); see ${opts.logFile}: ${seen.trim().slice(-400)}`)));
+    child.on('exit', (code) => fail(new Error(`${cmd} ${args.join(' ')} exited early (${code}); see ${opts.logFile}: ${firstError(seen)}`)));
     if (!ready) {
       clearTimeout(timer);
       resolve();

@@ -58,9 +58,14 @@ function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
 
-const ZEROS = Buffer.alloc(4 << 20);
+const PIECE = 64 * 1024;
+const ZEROS = Buffer.alloc(PIECE);
 
-/** A reproducible stream of incompressible bytes. */
+/**
+ * A reproducible stream of incompressible bytes. It encrypts in 64 KiB pieces
+ * and copies into the caller's buffer: fresh multi-MiB buffers cost more in
+ * page faults than the AES itself on this kind of VM.
+ */
 export class ByteStream {
   private cipher: Cipher;
 
@@ -69,11 +74,14 @@ export class ByteStream {
     this.cipher = createCipheriv('aes-128-ctr', d.subarray(0, 16), d.subarray(16, 32));
   }
 
-  /** The next `n` bytes of the stream (a fresh buffer). */
+  /** Fills `target` with the next `target.length` bytes of the stream; returns it. */
+  fill(target: Buffer): Buffer {
+    for (let o = 0; o < target.length; o += PIECE) this.cipher.update(ZEROS.subarray(0, Math.min(PIECE, target.length - o))).copy(target, o);
+    return target;
+  }
+
+  /** The next `n` bytes of the stream, in a fresh buffer. */
   next(n: number): Buffer {
-    if (n <= ZEROS.length) return this.cipher.update(ZEROS.subarray(0, n));
-    const parts: Buffer[] = [];
-    for (let left = n; left > 0; left -= ZEROS.length) parts.push(this.cipher.update(ZEROS.subarray(0, Math.min(left, ZEROS.length))));
-    return Buffer.concat(parts, n);
+    return this.fill(Buffer.allocUnsafe(n));
   }
 }

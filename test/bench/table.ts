@@ -30,11 +30,12 @@ export interface ToolResult {
 }
 
 type Key = keyof PhaseMetrics;
+const megabytes = (v: number): string => (v / 1e6).toFixed(v < 1e6 ? 3 : 1);
 const COLUMNS: Array<{ key: Key; title: string; higherIsBetter?: boolean; fmt: (v: number) => string }> = [
   { key: 'wallS', title: 'wall s', fmt: (v) => v.toFixed(v < 10 ? 2 : 1) },
   { key: 'mbps', title: 'MB/s', higherIsBetter: true, fmt: (v) => v.toFixed(0) },
-  { key: 'sentBytes', title: 'sent MB', fmt: (v) => (v / 1e6).toFixed(1) },
-  { key: 'storeBytes', title: 'store MB', fmt: (v) => (v / 1e6).toFixed(1) },
+  { key: 'sentBytes', title: 'sent MB', fmt: megabytes },
+  { key: 'storeBytes', title: 'store MB', fmt: megabytes },
   { key: 'rssAgentKiB', title: 'peak RSS agent/tool MiB', fmt: (v) => (v / 1024).toFixed(0) },
   { key: 'rssServerKiB', title: 'peak RSS server MiB', fmt: (v) => (v / 1024).toFixed(0) },
   { key: 'sentPerChanged', title: 'sent / changed', fmt: (v) => v.toFixed(2) },

@@ -43,8 +43,8 @@ export interface AgentOps {
   /** All agents, revoked ones included. */
   listAgents(): Promise<Agent[]>;
   /**
-   * Records that the agent was seen: lastSeenAt = at (default now), and its
-   * version / hostname when given (undefined leaves them alone). False if unknown.
+   * Records that the agent was seen: lastSeenAt = at (default now); version
+   * when not undefined; hostname when non-empty. False if unknown.
    */
   touchAgent(id: string, at?: Date, version?: string | null, hostname?: string | null): Promise<boolean>;
   /** Sets revokedAt = now; revoking twice keeps the first time. False if unknown. */

@@ -51,7 +51,7 @@ export function createCatalogDataSource(loc: CatalogLocation): CatalogDataSource
   if (loc.databaseUrl !== undefined && loc.databaseUrl !== '') {
     if (!/^postgres(ql)?:\/\//i.test(loc.databaseUrl)) {
       throw new CatalogError(
-        'catalog.config',
+        'CATALOG_CONFIG',
         `catalog database URL must start with postgres:// or postgresql:// (got ${redact(loc.databaseUrl)})`,
       );
     }
@@ -68,9 +68,15 @@ export function createCatalogDataSource(loc: CatalogLocation): CatalogDataSource
   }
 
   if (!loc.dataDir) {
-    throw new CatalogError('catalog.config', 'catalog: give a data directory (embedded SQLite) or a postgres:// URL');
+    throw new CatalogError('CATALOG_CONFIG', 'catalog: give a data directory (embedded SQLite) or a postgres:// URL');
   }
-  mkdirSync(loc.dataDir, { recursive: true });
+  try {
+    mkdirSync(loc.dataDir, { recursive: true });
+  } catch (err) {
+    throw new CatalogError('CATALOG_CONFIG', `cannot create the data directory ${loc.dataDir}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
   const file = path.join(loc.dataDir, SQLITE_FILE);
   const entities = buildEntities('sqlite');
   const options: DataSourceOptions = {

@@ -71,7 +71,9 @@ export function translateDriverError(err: unknown, what: string): unknown {
   if (!d?.code) return err;
   const detail = d.detail ?? d.message ?? '';
   const cause = { cause: err };
-  switch (d.code) {
+  // SQLite reports an ON DELETE RESTRICT violation as SQLITE_CONSTRAINT_TRIGGER.
+  const code = d.code.startsWith('SQLITE_CONSTRAINT') && /FOREIGN KEY/i.test(d.message ?? '') ? 'SQLITE_CONSTRAINT_FOREIGNKEY' : d.code;
+  switch (code) {
     case '23505':
     case 'SQLITE_CONSTRAINT_UNIQUE':
     case 'SQLITE_CONSTRAINT_PRIMARYKEY':
@@ -85,8 +87,8 @@ export function translateDriverError(err: unknown, what: string): unknown {
     case 'SQLITE_LOCKED':
       return new CatalogError('CATALOG_UNAVAILABLE', `${what}: the database is busy (${detail})`, cause);
     default:
-      if (TRANSIENT_PG.has(d.code) || d.code === 'ECONNREFUSED' || d.code === 'ECONNRESET') {
-        return new CatalogError('CATALOG_UNAVAILABLE', `${what}: ${detail || d.code}`, cause);
+      if (TRANSIENT_PG.has(code) || code === 'ECONNREFUSED' || code === 'ECONNRESET') {
+        return new CatalogError('CATALOG_UNAVAILABLE', `${what}: ${detail || code}`, cause);
       }
       return err;
   }

@@ -5,42 +5,34 @@
  * - SQLite has one connection, so every call and every transaction runs on one
  *   SerialQueue; multi-statement steps run inside a transaction on it.
  * - PostgreSQL uses a pool; plain calls run on any connection, atomic steps
- *   and Catalog.transaction() get their own transaction. Migrations are run
- *   under an advisory lock so that two servers starting at once don't race.
+ *   and Catalog.transaction() get their own transaction. Migrations run under
+ *   an advisory lock so that two servers starting at once don't race.
+ * On both, a transaction's callback runs in an AsyncLocalStorage scope, so a
+ * call to the outer catalog from inside it is caught (CATALOG_MISUSE) instead
+ * of deadlocking (SQLite) or silently escaping the transaction (PostgreSQL).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { DataSource, EntityManager } from 'typeorm';
-import type { Catalog, CatalogRepos, CatalogTx } from './catalog.js';
+import type { Catalog } from './catalog.js';
 import { systemClock, type Clock, type RepoContext } from './context.js';
 import { createCatalogDataSource, type CatalogLocation } from './datasource.js';
 import { CatalogError, translateDriverError } from './errors.js';
-import { agentsRepo } from './repos/agents.js';
-import { dataSourcesRepo } from './repos/data-sources.js';
-import { enrollmentTokensRepo } from './repos/enrollment-tokens.js';
-import { findRunningJobs, jobsRepo } from './repos/jobs.js';
-import { recoveryPointsRepo } from './repos/recovery-points.js';
+import { agentOps } from './repos/agents.js';
+import { dataSourceOps } from './repos/data-sources.js';
+import { enrollmentTokenOps } from './repos/enrollment-tokens.js';
+import { jobOps } from './repos/jobs.js';
+import { recoveryPointOps } from './repos/recovery-points.js';
 import type { Engine } from './schema/columns.js';
 import type { CatalogEntities } from './schema/entities.js';
 import { SerialQueue } from './serial.js';
 
 export interface CatalogOptions extends CatalogLocation {
-  /** Source of "now" for every timestamp the catalog sets; defaults to the system clock. */
+  /** Source of "now" for every time the catalog sets; defaults to the system clock. */
   clock?: Clock;
 }
 
-/** Arbitrary constant naming Strata's migration lock among PostgreSQL advisory locks. */
-const PG_MIGRATION_LOCK = 0x53747261_7461; // "Strata"
-
-function buildRepos(ctx: RepoContext): CatalogRepos {
-  return {
-    agents: agentsRepo(ctx),
-    enrollmentTokens: enrollmentTokensRepo(ctx),
-    dataSources: dataSourcesRepo(ctx),
-    recoveryPoints: recoveryPointsRepo(ctx),
-    jobs: jobsRepo(ctx),
-    findRunningJobs: () => findRunningJobs(ctx),
-  };
-}
+/** Names Strata's migration lock among PostgreSQL advisory locks ("Strata" in ASCII). */
+const PG_MIGRATION_LOCK = 0x537472617461;
 
 interface TxScope {
   active: boolean;
@@ -54,13 +46,8 @@ async function translated<T>(what: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-class CatalogImpl implements Catalog {
-  readonly agents: CatalogRepos['agents'];
-  readonly enrollmentTokens: CatalogRepos['enrollmentTokens'];
-  readonly dataSources: CatalogRepos['dataSources'];
-  readonly recoveryPoints: CatalogRepos['recoveryPoints'];
-  readonly jobs: CatalogRepos['jobs'];
-  readonly findRunningJobs: CatalogRepos['findRunningJobs'];
+/** State shared by the outer catalog and every transaction handle. */
+class CatalogCore {
   private readonly queue: SerialQueue | null;
   private readonly txScope = new AsyncLocalStorage<TxScope>();
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -68,56 +55,21 @@ class CatalogImpl implements Catalog {
 
   constructor(
     readonly engine: Engine,
-    private readonly ds: DataSource,
-    private readonly entities: CatalogEntities,
-    private readonly clock: Clock,
-    private readonly where: string,
+    readonly ds: DataSource,
+    readonly entities: CatalogEntities,
+    readonly clock: Clock,
   ) {
     this.queue = engine === 'sqlite' ? new SerialQueue() : null;
-    const outer: RepoContext = {
-      engine,
-      entities,
-      clock,
-      run: (what, fn) => this.submit(what, () => fn(this.ds.manager)),
-      atomic: (what, fn) => this.submit(what, () => this.ds.transaction((m) => fn(m))),
-    };
-    const repos = buildRepos(outer);
-    this.agents = repos.agents;
-    this.enrollmentTokens = repos.enrollmentTokens;
-    this.dataSources = repos.dataSources;
-    this.recoveryPoints = repos.recoveryPoints;
-    this.jobs = repos.jobs;
-    this.findRunningJobs = repos.findRunningJobs;
   }
 
-  transaction<T>(fn: (tx: CatalogTx) => Promise<T>): Promise<T> {
-    return this.submit('transaction', () =>
-      this.ds.transaction(async (m) => {
-        const scope: TxScope = { active: true };
-        try {
-          return await this.txScope.run(scope, () => fn(this.txRepos(m, scope)));
-        } finally {
-          scope.active = false;
-        }
-      }),
-    );
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await Promise.allSettled([...this.inFlight]);
-    if (this.ds.isInitialized) await this.ds.destroy();
-  }
-
-  /** Admits one unit of work: checks state, serializes on SQLite, translates driver errors. */
-  private submit<T>(what: string, work: () => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new CatalogError('catalog.closed', `${what}: the catalog is closed`));
+  /** Admits one unit of outer work: checks state, serializes on SQLite, translates driver errors. */
+  submit<T>(what: string, work: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new CatalogError('CATALOG_CLOSED', `${what}: the catalog is closed`));
     if (this.txScope.getStore()?.active) {
       return Promise.reject(
         new CatalogError(
-          'catalog.tx_misuse',
-          `${what}: called on the catalog from inside a transaction; use the transaction handle passed to the callback`,
+          'CATALOG_MISUSE',
+          `${what}: the catalog was called from inside a transaction; use the handle passed to the transaction callback`,
         ),
       );
     }
@@ -129,21 +81,66 @@ class CatalogImpl implements Catalog {
     return p;
   }
 
-  private txRepos(m: EntityManager, scope: TxScope): CatalogTx {
+  /** Runs a transaction callback with a fresh handle bound to manager m. */
+  async inScope<T>(m: EntityManager, fn: (tx: Catalog) => Promise<T>): Promise<T> {
+    const scope: TxScope = { active: true };
+    try {
+      return await this.txScope.run(scope, () => fn(this.txCatalog(m, scope)));
+    } finally {
+      scope.active = false;
+    }
+  }
+
+  outerCatalog(): Catalog {
+    const ctx: RepoContext = {
+      engine: this.engine,
+      entities: this.entities,
+      clock: this.clock,
+      run: (what, fn) => this.submit(what, () => fn(this.ds.manager)),
+      atomic: (what, fn) => this.submit(what, () => this.ds.transaction((m) => fn(m))),
+    };
+    return assemble(ctx, {
+      transaction: (fn) => this.submit('transaction', () => this.ds.transaction((m) => this.inScope(m, fn))),
+      close: () => this.close(),
+    });
+  }
+
+  private txCatalog(m: EntityManager, scope: TxScope): Catalog {
     const inTx = <T>(what: string, fn: (m: EntityManager) => Promise<T>): Promise<T> => {
       if (!scope.active) {
         return Promise.reject(
-          new CatalogError('catalog.tx_misuse', `${what}: transaction handle used after its transaction ended`),
+          new CatalogError('CATALOG_MISUSE', `${what}: transaction handle used after its transaction ended`),
         );
       }
       return translated(what, () => fn(m));
     };
-    return buildRepos({ engine: this.engine, entities: this.entities, clock: this.clock, run: inTx, atomic: inTx });
+    const ctx: RepoContext = { engine: this.engine, entities: this.entities, clock: this.clock, run: inTx, atomic: inTx };
+    return assemble(ctx, {
+      // A nested transaction is a savepoint on the same connection.
+      transaction: (fn) => inTx('nested transaction', (tm) => tm.transaction((nm) => this.inScope(nm, fn))),
+      close: () =>
+        Promise.reject(new CatalogError('CATALOG_MISUSE', 'close: a transaction handle cannot close the catalog')),
+    });
   }
 
-  toString(): string {
-    return `Catalog(${this.engine}: ${this.where})`;
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.inFlight]);
+    if (this.ds.isInitialized) await this.ds.destroy();
   }
+}
+
+function assemble(ctx: RepoContext, own: Pick<Catalog, 'transaction' | 'close'>): Catalog {
+  return {
+    engine: ctx.engine,
+    ...agentOps(ctx),
+    ...enrollmentTokenOps(ctx),
+    ...dataSourceOps(ctx),
+    ...recoveryPointOps(ctx),
+    ...jobOps(ctx),
+    ...own,
+  };
 }
 
 async function runMigrations(engine: Engine, ds: DataSource): Promise<void> {
@@ -175,7 +172,7 @@ export async function openCatalog(options: CatalogOptions): Promise<Catalog> {
   try {
     await dataSource.initialize();
   } catch (err) {
-    throw new CatalogError('catalog.unavailable', `cannot open the catalog at ${where}: ${(err as Error).message}`, {
+    throw new CatalogError('CATALOG_UNAVAILABLE', `cannot open the catalog at ${where}: ${(err as Error).message}`, {
       cause: err,
     });
   }
@@ -183,9 +180,9 @@ export async function openCatalog(options: CatalogOptions): Promise<Catalog> {
     await runMigrations(engine, dataSource);
   } catch (err) {
     await dataSource.destroy().catch(() => undefined);
-    throw new CatalogError('catalog.config', `migrating the catalog at ${where} failed: ${(err as Error).message}`, {
+    throw new CatalogError('CATALOG_CONFIG', `migrating the catalog at ${where} failed: ${(err as Error).message}`, {
       cause: err,
     });
   }
-  return new CatalogImpl(engine, dataSource, entities, options.clock ?? systemClock, where);
+  return new CatalogCore(engine, dataSource, entities, options.clock ?? systemClock).outerCatalog();
 }

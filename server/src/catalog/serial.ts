@@ -7,26 +7,11 @@
  */
 export class SerialQueue {
   private tail: Promise<unknown> = Promise.resolve();
-  private pending = 0;
 
-  /** Runs task after every task queued before it has settled. */
+  /** Runs task once every task queued before it has settled; a failure does not stop the queue. */
   run<T>(task: () => Promise<T>): Promise<T> {
-    this.pending++;
     const result = this.tail.then(task);
-    this.tail = result.then(
-      () => this.pending--,
-      () => this.pending--,
-    );
+    this.tail = result.catch(() => undefined);
     return result;
-  }
-
-  /** Tasks queued or running. */
-  get size(): number {
-    return this.pending;
-  }
-
-  /** Resolves once every task queued so far has settled. */
-  async drain(): Promise<void> {
-    await this.tail;
   }
 }

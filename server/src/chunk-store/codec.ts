@@ -9,6 +9,8 @@ import { HASH_SIZE, MAX_CHUNK_SIZE } from './format.js';
 import { Compression } from './types.js';
 
 let dctx: InstanceType<typeof binding.DCtx> | undefined;
+/** Reused output buffer for verify-only decoding (fresh per-call buffers cost more than the decompression). */
+let scratch = Buffer.allocUnsafe(0);
 
 export function sha256(data: Uint8Array): Buffer {
   return createHash('sha256').update(data).digest();
@@ -16,16 +18,21 @@ export function sha256(data: Uint8Array): Buffer {
 
 /**
  * Decode a stored chunk to its raw bytes, or return a reason why it cannot be
- * the chunk `hash`. Never throws for bad input.
+ * the chunk `hash`. Never throws for bad input. With `verifyOnly` the result
+ * may be a shared scratch buffer, valid only until the next call.
  */
-export function decodeChunk(hash: Buffer, compression: number, rawSize: number, data: Buffer): Buffer | string {
+export function decodeChunk(hash: Buffer, compression: number, rawSize: number, data: Buffer, verifyOnly = false): Buffer | string {
   let raw: Buffer;
   if (compression === Compression.None) {
     if (data.length !== rawSize) return `raw size ${data.length} differs from declared ${rawSize}`;
     raw = data;
   } else if (compression === Compression.Zstd) {
     dctx ??= new binding.DCtx();
-    const out = Buffer.allocUnsafe(rawSize);
+    let out: Buffer;
+    if (verifyOnly) {
+      if (scratch.length < rawSize) scratch = Buffer.allocUnsafe(Math.max(rawSize, 64 * 1024));
+      out = scratch.subarray(0, rawSize);
+    } else out = Buffer.allocUnsafe(rawSize);
     let n: number;
     try {
       n = dctx.decompress(out, data);

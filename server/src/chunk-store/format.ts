@@ -66,3 +66,12 @@ export const PIDX_HEADER_SIZE = 32;
 // ---- index manifest: index/MANIFEST.json -----------------------------------
 export const MANIFEST_FORMAT_NAME = 'strata-chunk-index';
 export const MANIFEST_VERSION = 1;
+
+// ---- bloom filter beside an index run: index/run-<n>.bloom -----------------
+/** magic[8] version:u16 headerSize:u16 k:u8 reserved[3] bits:u64 count:u64 bodyCrc:u32 headerCrc:u32 */
+export const BLOOM_MAGIC = Buffer.from('STRATABF', 'latin1');
+export const BLOOM_VERSION = 1;
+export const BLOOM_HEADER_SIZE = 40;
+/** Bits per entry and probes: ~0.8% false positives. */
+export const BLOOM_BITS_PER_ENTRY = 10;
+export const BLOOM_PROBES = 7;

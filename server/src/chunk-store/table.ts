@@ -68,17 +68,25 @@ export class TableWriter {
     return this.count;
   }
 
-  /** Append one record (`recordSize` bytes at `src[at]`); keys must strictly increase. */
-  async add(src: Buffer, at = 0): Promise<void> {
-    if (this.count > 0 && src.compare(this.last, 0, HASH_SIZE, at, at + HASH_SIZE) <= 0) {
-      throw new Error(`table ${this.path}: records out of order`);
+  /**
+   * Append one record (`recordSize` bytes at `src[at]`); keys must strictly
+   * increase. Returns a promise only when a buffered piece is written out.
+   */
+  add(src: Buffer, at = 0): Promise<void> | undefined {
+    const last = this.last;
+    if (this.count > 0) {
+      let c = 0;
+      for (let i = 0; i < HASH_SIZE && c === 0; i++) c = src[at + i]! - last[i]!;
+      if (c <= 0) throw new Error(`table ${this.path}: records out of order`);
     }
-    src.copy(this.last, 0, at, at + HASH_SIZE);
+    for (let i = 0; i < HASH_SIZE; i++) last[i] = src[at + i]!;
     this.fanoutCounts[bucketOf(src, at, this.bits)]!++;
-    src.copy(this.piece, this.fill, at, at + this.recordSize);
+    const piece = this.piece;
+    const fill = this.fill;
+    for (let i = 0; i < this.recordSize; i++) piece[fill + i] = src[at + i]!;
     this.fill += this.recordSize;
     this.count++;
-    if (this.fill + this.recordSize > this.piece.length) await this.spill();
+    return this.fill + this.recordSize > piece.length ? this.spill() : undefined;
   }
 
   private async spill(): Promise<void> {
@@ -129,6 +137,9 @@ export class TableReader {
   private readonly fanoutAt = TABLE_HEADER_SIZE;
   private readonly recordsAt: number;
   private readonly scratch = Buffer.allocUnsafe(8);
+  private users = 0;
+  private closeWhenIdle = false;
+  private closed = false;
 
   private constructor(
     readonly path: string, private readonly fd: number, readonly recordSize: number,
@@ -208,10 +219,9 @@ export class TableReader {
     const buf = Buffer.allocUnsafe(per * this.recordSize);
     let crc = 0;
     for (let i = 0; i < this.count; i += per) {
-      const n = Math.min(per, this.count - i);
-      const len = n * this.recordSize;
-      const { bytesRead: got } = await readAsync(this.fd, buf, 0, len, this.recordsAt + i * this.recordSize);
-      if (got !== len) throw new StoreFormatError(storeDir, this.path, 'file shrank while reading');
+      const len = Math.min(per, this.count - i) * this.recordSize;
+      const { bytesRead } = await readAsync(this.fd, buf, 0, len, this.recordsAt + i * this.recordSize);
+      if (bytesRead !== len) throw new StoreFormatError(storeDir, this.path, 'file shrank while reading');
       const view = buf.subarray(0, len);
       crc = crc32(view, crc);
       yield view;
@@ -219,7 +229,24 @@ export class TableReader {
     if (crc !== this.recordsCrc) throw new StoreFormatError(storeDir, this.path, 'records checksum mismatch');
   }
 
+  /** Keep the descriptor open across close() until release() (for long iterations). */
+  retain(): void {
+    this.users++;
+  }
+
+  release(): void {
+    this.users--;
+    if (this.closeWhenIdle && this.users === 0) this.close();
+  }
+
+  /** Close now, or once the last retain() is released. */
   close(): void {
+    if (this.closed) return;
+    if (this.users > 0) {
+      this.closeWhenIdle = true;
+      return;
+    }
+    this.closed = true;
     closeSync(this.fd);
   }
 }

@@ -45,8 +45,10 @@ export type PackWriteFn = (fd: number, buf: Buffer, position: number) => Promise
 export interface ChunkStoreOptions {
   /** A pack is sealed once it reaches this size. Default 32 MiB, max 1 GiB. */
   packTargetSize?: number;
-  /** Sealed-but-unmerged index entries that trigger writing a new index run. Default 262144. */
+  /** Sealed-but-unmerged index entries that trigger writing a new index run (~300 B of memory each). Default 65536. */
   indexMergeThreshold?: number;
+  /** Memory for the index runs' bloom filters (10 bits per entry). Default 64 MiB. */
+  indexBloomBytes?: number;
   /** More index runs than this are merged regardless of their sizes. Default 8. */
   maxIndexRuns?: number;
   /** Size of one buffered pack write. Default 4 MiB. */

@@ -24,7 +24,7 @@ export function adminCommands(program: Command) {
   const agents = program.command('agents').description('enrolled protection agents');
   agents.command('list').option('--json').action(async (o: { json?: boolean }) => {
     const list = await api().get<Row[]>('/agents');
-    if (o.json) return json(list);
+    if (o.json) { json(list); return; }
     out(table(list.map((a) => ({ ...a, online: a.online ? 'online' : 'offline', lastSeen: a.lastSeenAt ?? '-', revoked: a.revokedAt ? 'yes' : '' })), ['name', 'id', 'hostname', 'online', 'lastSeen', 'revoked']));
   });
   agents.command('revoke <agent>').description('revoke an agent: it can no longer connect').action(async (agent: string) => {
@@ -45,7 +45,7 @@ export function adminCommands(program: Command) {
     });
   sources.command('list').option('--agent <agent>').option('--json').action(async (o: { agent?: string; json?: boolean }) => {
     const list = await api().get<Row[]>(`/sources${o.agent ? '?agent=' + encodeURIComponent(o.agent) : ''}`);
-    if (o.json) return json(list);
+    if (o.json) { json(list); return; }
     out(table(list.map((s) => ({ ...s, paths: (s.paths as string[]).join(' ') })), ['id', 'name', 'agentId', 'paths']));
   });
   sources.command('remove <source>').action(async (s: string) => {
@@ -79,7 +79,7 @@ export function adminCommands(program: Command) {
   const points = program.command('points').description('recovery points');
   points.command('list [source]').option('--json').action(async (source: string | undefined, o: { json?: boolean }) => {
     const list = await api().get<Row[]>(`/points${source ? '?source=' + encodeURIComponent(source) : ''}`);
-    if (o.json) return json(list);
+    if (o.json) { json(list); return; }
     out(table(list.map((p) => ({ ...p, size: bytes(Number(p.bytes)), added: bytes(Number(p.bytesAdded)) })), ['id', 'dataSourceId', 'createdAt', 'files', 'size', 'added']));
   });
 
@@ -104,12 +104,12 @@ export function adminCommands(program: Command) {
     .action(async (o: { type?: string; state?: string; limit: string; json?: boolean }) => {
       const q = new URLSearchParams({ limit: o.limit, ...(o.type ? { type: o.type } : {}), ...(o.state ? { state: o.state } : {}) });
       const list = await api().get<Row[]>(`/jobs?${q}`);
-      if (o.json) return json(list);
+      if (o.json) { json(list); return; }
       out(table(list.map((j) => ({ ...j, sent: bytes(Number(j.bytesSent ?? 0)) })), ['id', 'type', 'state', 'createdAt', 'sent', 'errorMessage']));
     });
   jobs.command('show <job>').option('--json').action(async (id: string, o: { json?: boolean }) => {
     const j = await api().get<Row>(`/jobs/${encodeURIComponent(id)}`);
-    if (o.json) return json(j);
+    if (o.json) { json(j); return; }
     for (const [k, v] of Object.entries(j)) out(`${k.padEnd(14)} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
   });
   jobs.command('cancel <job>').action(async (id: string) => {

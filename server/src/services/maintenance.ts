@@ -36,7 +36,7 @@ export async function verifyPoints(catalog: Catalog, store: ChunkStore, pointId:
       seen.add(hex);
       fresh.push(Buffer.from(h));
     }
-    const r = await store.verify(fresh, (n: number) => { progress.filesScanned = checked + n; });
+    const r = await store.verify(fresh, (p) => { progress.filesScanned = checked + p.checked; });
     checked += r.checked;
     for (const d of r.damaged) damaged.push({ ...d, points: [id] });
   }

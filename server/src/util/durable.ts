@@ -46,9 +46,11 @@ export async function writeAll(fh: fsp.FileHandle, buf: Uint8Array, pos: number)
  * Write `data` to `target` atomically and durably (temp + fsync + rename + dir fsync).
  * `data` may be one buffer or several pieces written in order.
  */
-export async function writeFileDurable(target: string, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
+export async function writeFileDurable(target: string, data: Uint8Array | string | readonly Uint8Array[], mode = 0o640): Promise<void> {
   const tmp = tempPathFor(target);
-  const fh = await fsp.open(tmp, 'wx', 0o640);
+  // The mode is set at creation, so a secret is never readable by others, even briefly.
+  const fh = await fsp.open(tmp, 'wx', mode);
+  if (typeof data === 'string') data = Buffer.from(data);
   try {
     try {
       const pieces = data instanceof Uint8Array ? [data] : data;

@@ -1,8 +1,10 @@
 /**
  * restic against a local repository (no transport). restic always encrypts
  * (AES-256-CTR + Poly1305); `--compression auto` is zstd at the default level
- * of klauspost/compress; repository format 2. "sent" is restic's own
- * `data_added` from the backup summary: bytes of new blobs added to the repo.
+ * of klauspost/compress; repository format 2. "sent" is the growth of the
+ * repository on disk during the backup: what a remote repository would have
+ * received. (restic 0.14's own `data_added` counts blobs before compression; it
+ * is logged as a detail.)
  */
 import { join } from 'node:path';
 import { run } from '../measure.js';
@@ -13,7 +15,7 @@ import type { PhaseSample, ToolRunner, ToolSession } from './tool.js';
 export const restic: ToolRunner = {
   name: 'restic',
   settings: 'restic: local repo, format v2, --compression auto (zstd default level), encryption always on, own cache dir',
-  sentMeaning: 'restic: data_added from `restic backup --json` (new blob bytes added to the repo)',
+  sentMeaning: 'bytes added to the repository on disk by that backup (no transport: local repo)',
   prepare: () => ensureCommands(['restic', 'borg'], ['restic', 'borgbackup']),
   async open(workDir, source) {
     const repo = join(workDir, 'restic-repo');
@@ -22,9 +24,11 @@ export const restic: ToolRunner = {
     await restic('init', '--repository-version', '2');
     const session: ToolSession = {
       async backup(): Promise<PhaseSample> {
+        const before = await dirBytes(repo);
         const r = await run('restic', ['backup', '--json', '--compression', 'auto', source], { env });
-        const summary = r.stdout.split('\n').filter((l) => l.includes('"summary"')).map((l) => JSON.parse(l) as { data_added?: number }).pop();
-        return { wallS: r.wallS, sentBytes: summary?.data_added ?? null, rssAgentKiB: r.peakRssKiB, rssServerKiB: null };
+        const summary = r.stdout.split('\n').filter((l) => l.includes('"summary"')).map((l) => JSON.parse(l) as Record<string, unknown>).pop();
+        const detail = `restic data_added ${String(summary?.data_added)} (uncompressed), files new/changed ${String(summary?.files_new)}/${String(summary?.files_changed)}`;
+        return { wallS: r.wallS, sentBytes: (await dirBytes(repo)) - before, rssAgentKiB: r.peakRssKiB, rssServerKiB: null, detail };
       },
       async restore(target): Promise<PhaseSample> {
         const r = await restic('restore', 'latest', '--target', target);

@@ -24,15 +24,16 @@ import type { PhaseSample, ToolRunner, ToolSession } from './tool.js';
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SERVER_MAIN = join(REPO_ROOT, 'server/src/cli/main.ts');
 const AGENT_MAIN = join(REPO_ROOT, 'agent/src/cli/main.ts');
-const NODE = [process.execPath, '--import', 'tsx'];
+/** Arguments for `node` to run a TypeScript CLI entry point. */
+const tsx = (main: string, ...args: string[]): string[] => ['--import', 'tsx', main, ...args];
 
-interface Job { id: string; state: string; bytesSent?: number; durationMs?: number }
+interface Job { id: string; state: string; bytesSent?: number; bytesStored?: number; filesChanged?: number; durationMs?: number }
 interface Agent { id: string; name: string; online: boolean }
 
 export const strata: ToolRunner = {
   name: 'strata',
   settings: 'strata: server + agent daemons over loopback TLS WebSocket, chunk store zstd, unencrypted short-term store',
-  sentMeaning: 'strata: job.bytesSent (bytes the agent sent to the server)',
+  sentMeaning: 'job.bytesSent (bytes the agent sent to the server over loopback)',
   async prepare() {
     const missing = [SERVER_MAIN, AGENT_MAIN].filter((p) => !existsSync(p));
     if (missing.length) throw new Error(`Strata binaries not found: ${missing.join(', ')} (server/agent CLI not built yet?)`);
@@ -45,33 +46,34 @@ export const strata: ToolRunner = {
     const env = { ...process.env, STRATA_DATA: dataDir, STRATA_URL: `https://127.0.0.1:${port}` };
     const opts = { env, cwd: REPO_ROOT };
     const cli = async <T>(...args: string[]): Promise<{ out: T; wallS: number }> => {
-      const r = await run(NODE[0]!, [...NODE.slice(1), SERVER_MAIN, ...args], opts);
-      return { out: (args.includes('--json') ? JSON.parse(r.stdout) : r.stdout.trim()) as T, wallS: r.wallS };
+      const r = await run(process.execPath, tsx(SERVER_MAIN, ...args), opts);
+      return { out: (args.includes('--json') ? parseJson(r.stdout) : r.stdout.trim()) as T, wallS: r.wallS };
     };
     const daemons: Daemon[] = [];
     try {
-      const server = await startDaemon(NODE[0]!, [...NODE.slice(1), SERVER_MAIN, 'server', '--data', dataDir, '--listen', `127.0.0.1:${port}`], { ...opts, logFile: join(workDir, 'strata-server.log'), ready: /listening/ });
+      const server = await startDaemon(process.execPath, tsx(SERVER_MAIN, 'server', '--data', dataDir, '--listen', `127.0.0.1:${port}`), { ...opts, logFile: join(workDir, 'strata-server.log'), ready: /listening/ });
       daemons.push(server);
       const { out: token } = await cli<string>('token', 'create');
-      await run(NODE[0]!, [...NODE.slice(1), AGENT_MAIN, 'enroll', '--server', `wss://127.0.0.1:${port}`, '--token', token, '--state', agentDir], opts);
-      const agent = await startDaemon(NODE[0]!, [...NODE.slice(1), AGENT_MAIN, 'run', '--state', agentDir], { ...opts, logFile: join(workDir, 'strata-agent.log') });
+      await run(process.execPath, tsx(AGENT_MAIN, 'enroll', '--server', `wss://127.0.0.1:${port}`, '--token', token, '--state', agentDir), opts);
+      const agent = await startDaemon(process.execPath, tsx(AGENT_MAIN, 'run', '--state', agentDir), { ...opts, logFile: join(workDir, 'strata-agent.log') });
       daemons.push(agent);
       const name = await waitOnline(() => cli<Agent[]>('agents', 'list', '--json').then((r) => r.out));
       const { out: src } = await cli<{ id: string }>('sources', 'add', name, source, '--json');
       let pointId = '';
-      const sample = (wallS: number, sentBytes: number | null): PhaseSample => {
+      const sample = (wallS: number, job: Job): PhaseSample => {
         for (const d of daemons) if (d.child.exitCode !== null || d.child.signalCode !== null) throw new Error(`strata daemon ${d.pid} died; see logs in ${workDir}`);
-        return { wallS, sentBytes, rssAgentKiB: vmHwmKiB(agent.pid), rssServerKiB: vmHwmKiB(server.pid) };
+        const detail = `job ${job.id} ${job.state}, ${String(job.durationMs)} ms inside the server, stored ${String(job.bytesStored)}, files changed ${String(job.filesChanged)}`;
+        return { wallS, sentBytes: job.bytesSent ?? null, rssAgentKiB: vmHwmKiB(agent.pid), rssServerKiB: vmHwmKiB(server.pid), detail };
       };
       const session: ToolSession = {
         async backup() {
           const { out, wallS } = await cli<{ job: Job; point: { id: string } }>('backup', src.id, '--wait', '--json');
           pointId = out.point.id;
-          return sample(wallS, out.job.bytesSent ?? null);
+          return sample(wallS, out.job);
         },
         async restore(target) {
-          const { wallS } = await cli<{ job: Job }>('restore', pointId, '--to', target, '--wait', '--json');
-          return sample(wallS, null);
+          const { out, wallS } = await cli<{ job: Job }>('restore', pointId, '--to', target, '--wait', '--json');
+          return { ...sample(wallS, out.job), sentBytes: null };
         },
         storeBytes: () => dirBytes(join(dataDir, 'chunks')),
         async close() {
@@ -85,6 +87,16 @@ export const strata: ToolRunner = {
     }
   },
 };
+
+/** The JSON document on stdout; if progress lines precede it, the last line. */
+function parseJson(stdout: string): unknown {
+  try {
+    return JSON.parse(stdout);
+  } catch {
+    const last = stdout.trim().split('\n').pop() ?? '';
+    return JSON.parse(last);
+  }
+}
 
 async function waitOnline(list: () => Promise<Agent[]>, timeoutMs = 60_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;

@@ -14,6 +14,8 @@ export interface PhaseSample {
   rssAgentKiB: number | null;
   /** Peak RSS in KiB of the server (null for tools without one). */
   rssServerKiB: number | null;
+  /** The tool's own statistics worth logging (not in the table). */
+  detail?: string;
 }
 
 export interface ToolSession {

@@ -1,7 +1,7 @@
 /** Jobs: every backup, restore, prune, gc and verify run, with progress and outcome. */
 import { randomUUID } from 'node:crypto';
 import { And, In, LessThan, MoreThanOrEqual, type EntityManager, type FindOptionsWhere } from 'typeorm';
-import type { JobsRepo } from '../catalog.js';
+import type { JobOps } from '../catalog.js';
 import type { RepoContext } from '../context.js';
 import { CatalogError } from '../errors.js';
 import {
@@ -15,7 +15,8 @@ import {
   type JobCounters,
   type JobFilter,
 } from '../types.js';
-import { definedOnly, validId } from './util.js';
+import type { JobRow } from '../schema/entities.js';
+import { affected, definedOnly, validId } from './util.js';
 
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
@@ -30,47 +31,60 @@ const COUNTERS: readonly (keyof JobCounters)[] = [
   'bytesTotal',
 ];
 
-function pickCounters(src: Partial<JobCounters>): Partial<JobCounters> {
-  const out: Partial<JobCounters> = {};
-  for (const k of COUNTERS) if (src[k] !== undefined) (out as Record<string, unknown>)[k] = src[k];
+/** The job columns an UPDATE may set. */
+type JobPatch = { [K in keyof Job]?: unknown };
+
+function pickCounters(src: Partial<JobCounters>): JobPatch {
+  const out: JobPatch = {};
+  for (const k of COUNTERS) if (src[k] !== undefined) out[k] = src[k];
   return out;
 }
 
-/** Appends messages to a job's warnings, keeping the first MAX_JOB_WARNINGS. */
-function withWarnings(job: Pick<Job, 'warnings' | 'warningCount'>, messages: readonly string[]) {
-  const kept = [...job.warnings];
+/** Appends messages to a job's warnings, keeping the first MAX_JOB_WARNINGS, counting all. */
+export function appendWarnings(job: Pick<Job, 'warnings' | 'warningCount'>, messages: readonly string[]) {
+  const warnings = [...job.warnings];
   for (const msg of messages) {
-    if (kept.length >= MAX_JOB_WARNINGS) break;
+    if (warnings.length >= MAX_JOB_WARNINGS) break;
     const s = String(msg);
-    kept.push(s.length > MAX_WARNING_LENGTH ? `${s.slice(0, MAX_WARNING_LENGTH - 1)}…` : s);
+    warnings.push(s.length > MAX_WARNING_LENGTH ? `${s.slice(0, MAX_WARNING_LENGTH - 1)}…` : s);
   }
-  return { warnings: kept, warningCount: job.warningCount + messages.length };
+  return { warnings, warningCount: job.warningCount + messages.length };
 }
 
 function oneOrMany<T>(v: T | T[] | undefined, allowed: readonly T[], field: string) {
   if (v === undefined) return undefined;
   const list = Array.isArray(v) ? v : [v];
   for (const x of list) {
-    if (!allowed.includes(x)) throw new CatalogError('catalog.invalid', `list jobs: unknown ${field} '${String(x)}'`);
+    if (!allowed.includes(x)) throw new CatalogError('INVALID_REQUEST', `list jobs: unknown ${field} '${String(x)}'`);
   }
   return In(list);
 }
 
-export function jobsRepo(ctx: RepoContext): JobsRepo {
+const isFinal = (state: string) => (FINAL_JOB_STATES as readonly string[]).includes(state);
+
+export function jobOps(ctx: RepoContext): JobOps {
   const E = ctx.entities.job;
+  const where = (w: Record<string, unknown>) => w as FindOptionsWhere<JobRow>;
+  const asJob = (row: JobRow | null) => row as Job | null;
+  const asJobs = (rows: JobRow[]) => rows as Job[];
+  const update = (m: EntityManager, w: Record<string, unknown>, patch: JobPatch) =>
+    m.update(E, where(w), patch as never);
 
   /** Reads a job for a read-modify-write step, locking its row on PostgreSQL. */
   const readForUpdate = (m: EntityManager, id: string) =>
-    m.findOne(E, { where: { id }, ...(ctx.engine === 'postgres' ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
+    m.findOne(E, {
+      where: { id },
+      ...(ctx.engine === 'postgres' ? { lock: { mode: 'pessimistic_write' as const } } : {}),
+    });
 
   return {
-    create: (input) => {
+    createJob: async (input) => {
       if (!JOB_TYPES.includes(input.type)) {
-        return Promise.reject(new CatalogError('catalog.invalid', `create job: unknown type '${String(input.type)}'`));
+        throw new CatalogError('INVALID_REQUEST', `create job: unknown type '${String(input.type)}'`);
       }
       const state = input.state ?? 'queued';
       if (state !== 'queued' && state !== 'running') {
-        return Promise.reject(new CatalogError('catalog.invalid', `create job: a new job cannot be '${String(state)}'`));
+        throw new CatalogError('INVALID_REQUEST', `create job: a new job cannot be '${String(state)}'`);
       }
       return ctx.run(`create ${input.type} job`, async (m) => {
         const now = ctx.clock.now();
@@ -83,7 +97,7 @@ export function jobsRepo(ctx: RepoContext): JobsRepo {
           pointId: input.pointId ?? null,
           params: input.params ?? {},
           createdAt: now,
-          startedAt: state === 'running' ? now : null,
+          startedAt: state === 'running' ? (input.startedAt ?? now) : null,
           finishedAt: null,
           bytesScanned: 0,
           bytesSent: 0,
@@ -97,43 +111,44 @@ export function jobsRepo(ctx: RepoContext): JobsRepo {
           warningCount: 0,
           result: null,
         };
-        await m.insert(E, job);
+        await m.insert(E, job as never);
         return job;
       });
     },
 
-    get: (id) => (validId(id) ? ctx.run(`get job ${id}`, (m) => m.findOneBy(E, { id })) : Promise.resolve(null)),
+    getJob: async (id) => (validId(id) ? ctx.run(`get job ${id}`, async (m) => asJob(await m.findOneBy(E, { id }))) : null),
 
-    list: async (filter: JobFilter = {}) => {
-      const where: FindOptionsWhere<Job> = {};
+    listJobs: async (filter: JobFilter = {}) => {
+      const w: Record<string, unknown> = {};
       const type = oneOrMany(filter.type, JOB_TYPES, 'type');
       const state = oneOrMany(filter.state, JOB_STATES, 'state');
-      if (type) where.type = type;
-      if (state) where.state = state;
-      if (filter.agentId !== undefined) where.agentId = filter.agentId;
-      if (filter.dataSourceId !== undefined) where.dataSourceId = filter.dataSourceId;
-      if (filter.since && filter.before) where.createdAt = And(MoreThanOrEqual(filter.since), LessThan(filter.before));
-      else if (filter.since) where.createdAt = MoreThanOrEqual(filter.since);
-      else if (filter.before) where.createdAt = LessThan(filter.before);
-      const take = Math.min(Math.max(Math.trunc(filter.limit ?? DEFAULT_LIMIT), 1), MAX_LIMIT);
-      const skip = Math.max(Math.trunc(filter.offset ?? 0), 0);
-      return ctx.run('list jobs', (m) => m.find(E, { where, order: { createdAt: 'DESC', id: 'DESC' }, take, skip }));
+      if (type) w.type = type;
+      if (state) w.state = state;
+      if (filter.agentId !== undefined) w.agentId = filter.agentId;
+      if (filter.dataSourceId !== undefined) w.dataSourceId = filter.dataSourceId;
+      if (filter.since && filter.before) w.createdAt = And(MoreThanOrEqual(filter.since), LessThan(filter.before));
+      else if (filter.since) w.createdAt = MoreThanOrEqual(filter.since);
+      else if (filter.before) w.createdAt = LessThan(filter.before);
+      const take = Math.min(Math.max(Math.trunc(filter.limit ?? DEFAULT_LIMIT) || DEFAULT_LIMIT, 1), MAX_LIMIT);
+      const skip = Math.max(Math.trunc(filter.offset ?? 0) || 0, 0);
+      return ctx.run('list jobs', async (m) =>
+        asJobs(await m.find(E, { where: where(w), order: { createdAt: 'DESC', id: 'DESC' }, take, skip })),
+      );
     },
 
-    start: (id) =>
+    startJob: async (id) =>
       validId(id)
-        ? ctx.run(`start job ${id}`, async (m) => {
-            const r = await m.update(E, { id, state: 'queued' }, { state: 'running', startedAt: ctx.clock.now() });
-            return (r.affected ?? 0) > 0;
-          })
-        : Promise.resolve(false),
+        ? ctx.run(`start job ${id}`, async (m) =>
+            affected(await update(m, { id, state: 'queued' }, { state: 'running', startedAt: ctx.clock.now() })),
+          )
+        : false,
 
-    update: async (id, progress) => {
+    updateJobProgress: async (id, progress) => {
       if (progress.state !== undefined && progress.state !== 'queued' && progress.state !== 'running') {
-        throw new CatalogError('catalog.invalid', `update job ${id}: use finish() to end a job`);
+        throw new CatalogError('INVALID_REQUEST', `update job ${id}: use finishJob() to end a job`);
       }
       if (!validId(id)) return false;
-      const patch: Partial<Job> = {
+      const patch: JobPatch = {
         ...pickCounters(progress),
         ...definedOnly({
           state: progress.state,
@@ -144,55 +159,63 @@ export function jobsRepo(ctx: RepoContext): JobsRepo {
         }),
       };
       const active = { id, state: In([...ACTIVE_JOB_STATES]) };
-      return ctx.run(`update job ${id}`, async (m) => {
-        if (Object.keys(patch).length === 0) return m.existsBy(E, active);
-        return ((await m.update(E, active, patch)).affected ?? 0) > 0;
-      });
+      return ctx.run(`update job ${id}`, async (m) =>
+        Object.keys(patch).length === 0 ? m.existsBy(E, where(active)) : affected(await update(m, active, patch)),
+      );
     },
 
-    addWarnings: async (id, messages) => {
+    addJobWarnings: async (id, messages) => {
       if (!validId(id)) return false;
       if (messages.length === 0) return ctx.run(`get job ${id}`, (m) => m.existsBy(E, { id }));
       return ctx.atomic(`add warnings to job ${id}`, async (m) => {
         const job = await readForUpdate(m, id);
         if (!job) return false;
-        await m.update(E, { id }, withWarnings(job, messages));
+        await update(m, { id }, appendWarnings(job, messages));
         return true;
       });
     },
 
-    finish: async (id, state, outcome = {}) => {
-      if (!FINAL_JOB_STATES.includes(state)) {
-        throw new CatalogError('catalog.invalid', `finish job ${id}: '${String(state)}' is not a final state`);
+    finishJob: async (id, state, outcome = {}) => {
+      if (!isFinal(state)) {
+        throw new CatalogError('INVALID_REQUEST', `finish job ${id}: '${String(state)}' is not a final state`);
       }
-      const job = validId(id)
-        ? await ctx.atomic(`finish job ${id}`, async (m) => {
+      const job = !validId(id)
+        ? null
+        : await ctx.atomic(`finish job ${id}`, async (m) => {
             const cur = await readForUpdate(m, id);
             if (!cur) return null;
-            if ((FINAL_JOB_STATES as readonly string[]).includes(cur.state)) {
-              throw new CatalogError('catalog.job_finished', `finish job ${id}: it already ended as '${cur.state}'`);
+            if (isFinal(cur.state)) {
+              throw new CatalogError('JOB_FINISHED', `finish job ${id}: it already ended as '${cur.state}'`);
             }
             const now = ctx.clock.now();
-            const patch: Partial<Job> = {
+            const patch: JobPatch = {
               ...pickCounters(outcome),
               ...definedOnly({ errorMessage: outcome.errorMessage, result: outcome.result, pointId: outcome.pointId }),
-              ...(outcome.warnings?.length ? withWarnings(cur, outcome.warnings) : {}),
+              ...(outcome.warnings?.length ? appendWarnings(cur, outcome.warnings) : {}),
               state,
               finishedAt: now,
               startedAt: cur.startedAt ?? now,
             };
-            await m.update(E, { id }, patch);
-            return { ...cur, ...patch };
-          })
-        : null;
-      if (!job) throw new CatalogError('catalog.not_found', `finish job ${id}: no such job`);
+            await update(m, { id }, patch);
+            return { ...cur, ...patch } as Job;
+          });
+      if (!job) throw new CatalogError('NOT_FOUND', `finish job ${id}: no such job`);
       return job;
     },
-  };
-}
 
-export function findRunningJobs(ctx: RepoContext): Promise<Job[]> {
-  return ctx.run('find running jobs', (m) =>
-    m.find(ctx.entities.job, { where: { state: 'running' }, order: { createdAt: 'ASC', id: 'ASC' } }),
-  );
+    findRunningJobs: () =>
+      ctx.run('find running jobs', async (m) =>
+        asJobs(await m.find(E, { where: { state: 'running' }, order: { createdAt: 'ASC', id: 'ASC' } })),
+      ),
+
+    failInterruptedJobs: (message) =>
+      ctx.atomic('fail interrupted jobs', async (m) => {
+        const jobs = await m.find(E, { where: where({ state: In([...ACTIVE_JOB_STATES]) }) });
+        const now = ctx.clock.now();
+        for (const j of jobs) {
+          await update(m, { id: j.id }, { state: 'failed', finishedAt: now, startedAt: j.startedAt ?? now, errorMessage: message });
+        }
+        return jobs.length;
+      }),
+  };
 }

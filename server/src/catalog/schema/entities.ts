@@ -9,12 +9,19 @@ import { EntitySchema } from 'typeorm';
 import type { Agent, DataSourceRecord, EnrollmentToken, Job, RecoveryPoint } from '../types.js';
 import { columnKit, type Engine } from './columns.js';
 
+/**
+ * Job as TypeORM sees it: the recursive Json type of params / result sends
+ * TypeORM's find-option types into infinite instantiation, so they are
+ * loosened here; the repository hands out Job.
+ */
+export type JobRow = Omit<Job, 'params' | 'result'> & { params: Record<string, unknown>; result: unknown };
+
 export interface CatalogEntities {
   agent: EntitySchema<Agent>;
   enrollmentToken: EntitySchema<EnrollmentToken>;
   dataSource: EntitySchema<DataSourceRecord>;
   recoveryPoint: EntitySchema<RecoveryPoint>;
-  job: EntitySchema<Job>;
+  job: EntitySchema<JobRow>;
 }
 
 export function buildEntities(engine: Engine): CatalogEntities {
@@ -123,7 +130,7 @@ export function buildEntities(engine: Engine): CatalogEntities {
 
   // Jobs are history: their agent / data source / point ids are kept as plain
   // indexed columns (no foreign keys) so that deleting those leaves the record.
-  const job = new EntitySchema<Job>({
+  const job = new EntitySchema<JobRow>({
     name: 'job',
     tableName: 'jobs',
     columns: {

@@ -1,0 +1,84 @@
+/** runBackup: one backup job from command to root hashes (see index.ts for the contract). */
+import { mkdir } from 'node:fs/promises';
+import { EntryType, type Entry } from '@strata/protocol';
+import { asBuffer } from '../util/bytes.js';
+import { checkAborted } from '../util/errors.js';
+import { WorkerCompressor, type ChunkCompressor } from '../util/zstd.js';
+import { TreeCache, cachedTotals } from './cache.js';
+import { Limiter, type RunContext } from './context.js';
+import { Warnings } from '../util/warnings.js';
+import { statEntry } from './entry.js';
+import { PathFilter } from './filter.js';
+import { prescan } from './prescan.js';
+import { resolveSources } from './sources.js';
+import { ChunkUploader } from './uploader.js';
+import { loadPrev, storeTree, walkDir } from './walker.js';
+import { DEFAULT_TUNING, type BackupOptions, type BackupResult } from './types.js';
+
+/** Files whose ctime is less than this old when read are re-read by the next backup (coarse file-system clocks). */
+const RACY_WINDOW_MS = 1000;
+
+export async function runBackup(opts: BackupOptions): Promise<BackupResult> {
+  const { cmd, uplink } = opts;
+  const { compressor: given, ...rest } = opts.tuning ?? {};
+  const tuning = { ...DEFAULT_TUNING, ...rest };
+  const warnings = new Warnings();
+  checkAborted(opts.signal);
+  const sources = await resolveSources(cmd.paths, (w) => warnings.add(w));
+  await mkdir(opts.cacheDir, { recursive: true });
+  const filters = sources.map((s) => new PathFilter(cmd.includes, cmd.excludes, s.path.split('/').filter(Boolean)));
+
+  const compressor: ChunkCompressor = given ?? new WorkerCompressor();
+  const cache = await TreeCache.open(opts.cacheDir, cmd.parentPointId);
+  const ctx: RunContext = {
+    tuning, racyWindowMs: RACY_WINDOW_MS,
+    uploader: new ChunkUploader(uplink, compressor, tuning),
+    cache, warnings, signal: opts.signal, links: new Map(), fileSlots: new Limiter(tuning.filesInFlight),
+    counters: { bytesScanned: 0, bytesSent: 0, filesScanned: 0, filesChanged: 0, bytesTotal: 0, filesTotal: 0, currentPath: '' },
+    onProgress: opts.onProgress, files: 0, dirs: 0, bytes: 0,
+  };
+  const stopScan = new AbortController();
+  try {
+    const totals = await cachedTotals(opts.cacheDir, cmd.parentPointId);
+    if (totals) {
+      ctx.counters.bytesTotal = totals.bytes;
+      ctx.counters.filesTotal = totals.files;
+    } else {
+      void Promise.all(sources.map((s, i) => prescan(s.name, filters[i]!, stopScan.signal))).then((all) => {
+        if (stopScan.signal.aborted) return;
+        ctx.counters.filesTotal = all.reduce((a, t) => a + t.files, 0);
+        ctx.counters.bytesTotal = all.reduce((a, t) => a + t.bytes, 0);
+      }, () => {});
+    }
+    const prevRoot = cache.base ? await loadPrev(ctx, cache.base.root.map((h) => Buffer.from(h, 'hex'))) : null;
+    const previous = new Map<string, Entry>();
+    for (const e of prevRoot?.tree.entries ?? []) previous.set(asBuffer(e.name).toString('latin1'), e);
+
+    const rootEntries: Entry[] = [];
+    for (let i = 0; i < sources.length; i++) {
+      const s = sources[i]!;
+      const before = previous.get(s.name.toString('latin1'));
+      const prevTree = before?.type === EntryType.Dir ? await loadPrev(ctx, before.chunks) : null;
+      const filter = filters[i]!;
+      const sub = await walkDir({ ctx, filter }, s.name, s.name, [], prevTree, !filter.hasIncludes, true);
+      const e = statEntry(s.name, EntryType.Dir, s.st);
+      e.chunks = sub!.chunks;
+      e.size = sub!.size;
+      rootEntries.push(e);
+      ctx.dirs++;
+    }
+    const root = await storeTree(ctx, { entries: rootEntries }, prevRoot?.hashes);
+    await ctx.uploader.finish();
+    await cache.finish(root);
+    ctx.counters.currentPath = '';
+    ctx.onProgress?.({ ...ctx.counters, bytesSent: ctx.uploader.bytesSent });
+    return { root, files: ctx.files, dirs: ctx.dirs, bytes: ctx.bytes, warnings: warnings.result() };
+  } catch (e) {
+    await ctx.uploader.abandon(e);
+    await cache.abort();
+    throw e;
+  } finally {
+    stopScan.abort();
+    if (!given) await compressor.close();
+  }
+}

@@ -1,0 +1,89 @@
+/** The backup path's contracts with the lead's network code and the daemon. */
+import type { BackupCommand, Chunk } from '@strata/protocol';
+import type { ChunkCompressor } from '../util/zstd.js';
+
+export interface BackupUplink {
+  /**
+   * Asks the server which of these chunk hashes it already has for this agent
+   * (at most MAX_BATCH_ITEMS = 4096 per call). Answers one boolean per hash, in
+   * order (true = the server has it). May be called while earlier calls are
+   * still pending (the walker keeps a bounded number in flight).
+   */
+  query(hashes: Buffer[]): Promise<boolean[]>;
+  /**
+   * Queues one chunk for upload (hash = SHA-256 of the raw bytes; data zstd-
+   * compressed or raw). Resolves when the chunk is accepted into the bounded
+   * send window: the walker awaits it, which is its backpressure. Called for
+   * one chunk at a time (never concurrently). `chunk.data` may be a view into
+   * a larger buffer; the uplink must not modify it.
+   */
+  send(chunk: Chunk): Promise<void>;
+}
+
+export interface BackupCounters {
+  /** Logical bytes of the files examined so far (read or unchanged). */
+  bytesScanned: number;
+  /** Bytes handed to uplink.send (compressed size). */
+  bytesSent: number;
+  /** Non-directory entries examined so far. */
+  filesScanned: number;
+  /** Files read because they are new or changed. */
+  filesChanged: number;
+  /** Expected totals for an ETA; 0 = not known (yet). */
+  bytesTotal: number;
+  filesTotal: number;
+  /** The absolute path being worked on (for display; non-UTF-8 bytes escaped). */
+  currentPath: string;
+}
+
+export interface BackupResult {
+  /** Chunk hashes of the point's root Tree. */
+  root: Buffer[];
+  /** Non-directory entries in the point (files, hard links, symlinks). */
+  files: number;
+  /** Directory entries in the point, the source folders included. */
+  dirs: number;
+  /** Logical bytes of all file contents (each hard-linked file once). */
+  bytes: number;
+  /** Vanished, unreadable, skipped or changed-while-read entries, one line each (at most MAX_WARNINGS). */
+  warnings: string[];
+}
+
+export interface BackupOptions {
+  cmd: BackupCommand;
+  /** This data source's cache folder (created if missing); one backup at a time per folder. */
+  cacheDir: string;
+  uplink: BackupUplink;
+  onProgress?: (c: BackupCounters) => void;
+  signal?: AbortSignal;
+  /** Tuning and test hooks; the defaults are what the daemon uses. */
+  tuning?: Partial<BackupTuning>;
+}
+
+export interface BackupTuning {
+  /** File read block size. */
+  readBlock: number;
+  /** Chunks per query batch, and raw bytes per query batch. */
+  batchChunks: number;
+  batchBytes: number;
+  /** Query batches in flight (queried but not yet fully sent). */
+  batchesInFlight: number;
+  /** Compressor to use; default a WorkerCompressor owned (and closed) by runBackup. */
+  compressor: ChunkCompressor;
+  /** Files read concurrently (small files are latency-bound; chunks are hashed on one thread anyway). */
+  filesInFlight: number;
+  /** Entries whose lstat runs ahead of the walk, per folder. */
+  statAhead: number;
+  /** Chunk hashes remembered as already queried in this run (two generations of this size). */
+  seenLimit: number;
+}
+
+export const DEFAULT_TUNING: Omit<BackupTuning, 'compressor'> = {
+  readBlock: 4 * 1024 * 1024,
+  batchChunks: 512,
+  batchBytes: 8 * 1024 * 1024,
+  batchesInFlight: 3,
+  filesInFlight: 8,
+  statAhead: 32,
+  seenLimit: 200_000,
+};

@@ -1,0 +1,53 @@
+/** The restore path's contracts with the lead's network code and the daemon. */
+import type { Chunk } from '@strata/protocol';
+
+export interface RestoreDownlink {
+  /**
+   * Fetches chunks of the point being restored, in request order (at most
+   * MAX_BATCH_ITEMS = 4096 per call), as stored (maybe zstd-compressed). The
+   * restorer verifies every chunk against its hash. Called with a bounded
+   * number of calls in flight (tree fetches beside data prefetch).
+   */
+  fetch(hashes: Buffer[]): Promise<Chunk[]>;
+}
+
+export interface RestoreProgress {
+  bytesRestored: number;
+  filesRestored: number;
+  /** Logical bytes selected for restore as far as known (grows while selected paths are reached); 0 = unknown. */
+  bytesTotal: number;
+  currentPath: string;
+}
+
+export interface RestoreOptions {
+  /** Chunk hashes of the point's root Tree. */
+  root: Buffer[];
+  /** Absolute folder to restore into; '' (or '/') = the original locations. */
+  target: string;
+  /** Absolute original paths to restore (each with everything below it); empty = everything. */
+  paths: string[];
+  /** Replace existing files, links and in-the-way symlinks (never a folder with contents). */
+  overwrite: boolean;
+  downlink: RestoreDownlink;
+  onProgress?: (c: RestoreProgress) => void;
+  signal?: AbortSignal;
+  tuning?: Partial<RestoreTuning>;
+}
+
+export interface RestoreTuning {
+  /** Chunks per fetch call for file data, and data fetches in flight. */
+  batchChunks: number;
+  batchesInFlight: number;
+  /** Files being fsynced and closed in the background. */
+  pendingSyncs: number;
+}
+
+export const DEFAULT_RESTORE_TUNING: RestoreTuning = { batchChunks: 256, batchesInFlight: 4, pendingSyncs: 16 };
+
+export interface RestoreResult {
+  /** Non-directory entries restored. */
+  files: number;
+  /** File content bytes written. */
+  bytes: number;
+  warnings: string[];
+}

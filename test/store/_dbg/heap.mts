@@ -1,0 +1,12 @@
+import { randomBytes } from 'node:crypto';
+import { ChunkIndex } from '../../../server/src/chunk-store/chunk-index.js';
+import { Layout } from '../../../server/src/chunk-store/layout.js';
+const dir = '/tmp/heap-' + process.pid;
+const ix = await ChunkIndex.open(new Layout(dir), { mergeThreshold: 1e9, bloomBytes: 0, maxRuns: 8, fanoutCacheBytes: 1 << 20, recoverPending: async () => { throw new Error(); } });
+const N = 262144;
+const src = randomBytes(N * 32);
+global.gc?.(); const before = process.memoryUsage();
+for (let i = 0; i < N; i++) ix.add({ hash: Buffer.from(src.subarray(i * 32, i * 32 + 32)), packId: 1 + (i >> 11), offset: i * 100, length: 16000, rawSize: 16000 });
+global.gc?.(); const after = process.memoryUsage();
+console.log('heap+external per entry', ((after.heapUsed - before.heapUsed + after.external - before.external + after.arrayBuffers - before.arrayBuffers) / N).toFixed(0), 'rss per entry', ((after.rss - before.rss) / N).toFixed(0));
+(await import('node:fs')).rmSync(dir, { recursive: true });
