@@ -29,7 +29,7 @@ try {
     let s = (performance.now() - t) / 1000;
     console.log(`backup, filesInFlight ${filesInFlight}: ${r.files} files, ${(bytes / 1e6).toFixed(0)} MB: ${s.toFixed(2)} s, ${(r.files / s).toFixed(0)} files/s`);
     t = performance.now();
-    const rr = await runRestore({ root: r.root, target: path.join(dir, `r${filesInFlight}`), paths: [], overwrite: false, downlink: store.downlink() });
+    const rr = await runRestore({ root: r.root, target: path.join(dir, `r${filesInFlight}`), paths: [], overwrite: false, downlink: store.downlink(), tuning: { pendingSyncs: Number(process.env.SYNCS ?? 16) } });
     s = (performance.now() - t) / 1000;
     console.log(`restore: ${rr.files} files: ${s.toFixed(2)} s, ${(rr.files / s).toFixed(0)} files/s`);
   }

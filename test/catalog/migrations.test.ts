@@ -1,5 +1,6 @@
 /** Migrations: run on an empty database, match the entities, are idempotent, and keep data across reopen. */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openCatalog, SQLITE_FILE, CatalogError } from '../../server/src/catalog/index.js';
@@ -105,7 +106,10 @@ describe('catalog configuration errors', () => {
       code: 'CATALOG_CONFIG',
     });
     await expect(openCatalog({})).rejects.toBeInstanceOf(CatalogError);
-    await expect(openCatalog({ dataDir: '/proc/strata-no-such-dir' })).rejects.toMatchObject({ code: 'CATALOG_CONFIG' });
+    const notADir = path.join(mkdtempSync(path.join(os.tmpdir(), 'strata-catalog-')), 'file');
+    writeFileSync(notADir, '');
+    await expect(openCatalog({ dataDir: path.join(notADir, 'data') })).rejects.toMatchObject({ code: 'CATALOG_CONFIG' });
+    rmSync(path.dirname(notADir), { recursive: true, force: true });
   });
 
   it('reports an unreachable PostgreSQL server as CATALOG_UNAVAILABLE', async () => {

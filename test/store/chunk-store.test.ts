@@ -75,6 +75,24 @@ describe('ChunkStore put/get', () => {
     await s.close();
   });
 
+  it('handles empty and large (1 MiB tree) chunks', async () => {
+    const s = await ChunkStore.open(tempDir(), { writeBufferSize: 256 * 1024 });
+    const emptyRaw = rawChunk(Buffer.alloc(0));
+    const big = zstdChunk(textBytes(99, 1 << 20));
+    const bigRaw = rawChunk(randomBytes(1 << 20));
+    expect((await s.put(emptyRaw)).stored).toBe(true);
+    expect((await s.put(zstdChunk(Buffer.alloc(0)))).stored).toBe(false);
+    expect((await s.put(big)).stored).toBe(true);
+    expect((await s.put(bigRaw)).stored).toBe(true);
+    await s.flush();
+    expect(await s.getRaw(emptyRaw.hash)).toEqual(Buffer.alloc(0));
+    expect((await s.getRaw(big.hash)).equals(textBytes(99, 1 << 20))).toBe(true); // (toEqual on 1 MiB is slow)
+    expect((await s.getRaw(bigRaw.hash)).equals(bigRaw.data)).toBe(true);
+    const tooBig = rawChunk(Buffer.alloc(4 * 1024 * 1024 + 1));
+    await expect(s.put(tooBig)).rejects.toBeInstanceOf(ChunkInvalidError);
+    await s.close();
+  });
+
   it('stores a zstd chunk that did not get smaller as given', async () => {
     const s = await ChunkStore.open(tempDir());
     const c = zstdChunk(randomBytes(2000));

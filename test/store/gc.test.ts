@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ChunkStore, GcRunningError, RefListNotFoundError, type ChunkIn } from '../../server/src/chunk-store/index.js';
@@ -125,6 +125,22 @@ describe('garbage collection', () => {
     const r = await s.gc({ livePointIds: ['p'] });
     expect(r.chunksRemoved).toBe(50);
     await s.close();
+  });
+
+  it('reclaims the unreferenced tail a crash left after the last flushed record', async () => {
+    const { s, dir, chunks } = await filled(8, { packTargetSize: 1 << 20 });
+    await s.refs.write('p', chunks.map((c) => c.hash));
+    await s.close();
+    const sub = path.join(dir, 'packs', '00000');
+    const [pack] = readdirSync(sub);
+    appendFileSync(path.join(sub, pack!), randomBytes(5000)); // torn tail
+    const s2 = await ChunkStore.open(dir);
+    const r = await s2.gc({ livePointIds: ['p'], rewriteBelow: 0.9 });
+    expect(r).toMatchObject({ packsRewritten: 1, chunksRemoved: 0 });
+    expect(r.bytesFreed).toBeGreaterThanOrEqual(5000);
+    expect(readdirSync(sub)).not.toContain(pack);
+    for (const c of chunks) expect(await s2.getRaw(c.hash)).toEqual(c.data);
+    await s2.close();
   });
 
   it('deletes orphan packs left by a crash', async () => {

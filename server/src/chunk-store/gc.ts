@@ -119,7 +119,12 @@ export async function runGc(host: GcHost, livePointIds: string[]): Promise<GcRes
   const { index, layout, state } = host;
   // 1. mark + account
   const acc = new Map<number, PackAcc>();
-  for (const [id, p] of index.packs()) if (id < state.startPackId) acc.set(id, { bytes: p.bytes, liveBytes: 0, live: 0, dead: 0 });
+  for (const [id, p] of index.packs()) {
+    if (id >= state.startPackId) continue;
+    // the file may be longer than its index says (an unreferenced tail after a crash): count it as dead
+    const size = await fsp.stat(layout.packFile(id)).then((st) => st.size, () => p.bytes);
+    acc.set(id, { bytes: Math.max(size, p.bytes), liveBytes: 0, live: 0, dead: 0 });
+  }
   await walk(host, livePointIds, (buf, at, live) => {
     const loc = readLocation(buf, at);
     const a = acc.get(loc.packId);
