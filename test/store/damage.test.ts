@@ -181,14 +181,17 @@ describe('damaged and torn stores', () => {
     expect(flushError).toBeInstanceOf(StoreDiskFullError);
     expect((flushError as StoreDiskFullError).code).toBe('STORE_DISK_FULL');
     expect((flushError as Error).message).toContain(dir);
-    if (putError) expect(putError).toBeInstanceOf(StoreDiskFullError);
+    expect(putError).toBeInstanceOf(StoreDiskFullError); // puts fail fast once a write failed
     for (const c of before) expect(await s.getRaw(c.hash)).toEqual(c.data);
 
     full = false;
+    // the next backup's puts work again without anyone flushing first
+    const after = rawChunk(randomBytes(3000));
+    expect((await s.put(after)).stored).toBe(true);
     await s.flush();
     await s.close();
     const s2 = await ChunkStore.open(dir);
-    for (const c of [...before, ...accepted]) expect(await s2.getRaw(c.hash)).toEqual(c.data);
+    for (const c of [...before, ...accepted, after]) expect(await s2.getRaw(c.hash)).toEqual(c.data);
     await s2.close();
   });
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ChunkStore, GcRunningError, RefListNotFoundError, type ChunkIn } from '../../server/src/chunk-store/index.js';
@@ -37,6 +37,10 @@ describe('garbage collection', () => {
     expect(st.chunks).toBe(250);
     expect(st.packs).toBeLessThan(packsBefore);
     expect((await s.verify()).damaged).toEqual([]);
+    // the index was merged into one run without the dead entries, so no tombstones remain
+    const manifest = JSON.parse(readFileSync(path.join(dir, 'index', 'MANIFEST.json'), 'utf8')) as { runs: Array<{ count: number }>; tombstones: number[] };
+    expect(manifest.tombstones).toEqual([]);
+    expect(manifest.runs.map((r) => r.count)).toEqual([250]);
     await s.close();
 
     const s2 = await ChunkStore.open(dir);

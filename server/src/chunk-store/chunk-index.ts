@@ -88,6 +88,10 @@ export class ChunkIndex {
           if (!(err instanceof StoreFormatError)) throw err;
           p = await opts.recoverPending(packId, err);
         }
+        if (p.entries.length === 0) {
+          await fsp.rm(file, { force: true });
+          continue;
+        }
         ix.pending.set(packId, { entries: p.entries, sealed: true, bytes: p.coveredBytes });
         ix.sealedEntries += p.entries.length;
         for (const e of p.entries) ix.byHash.set(hashKey(e.hash), e);
@@ -181,7 +185,7 @@ export class ChunkIndex {
    */
   async compact(full = false): Promise<void> {
     const sealed = [...this.pending].filter(([, p]) => p.sealed).sort((a, b) => a[0] - b[0]);
-    if (sealed.length === 0 && !(full && this.runs.length > 1)) return;
+    if (sealed.length === 0 && !(full && (this.runs.length > 1 || this.m.tombstones.size > 0))) return;
     const created: Run[] = [];
     try {
       let runs = [...this.runs];
@@ -191,18 +195,21 @@ export class ChunkIndex {
         created.push(run);
         runs.push(run);
       }
-      for (;;) {
-        const n = runs.length;
-        if (n < 2) break;
-        const a = runs[n - 2]!.reader.count;
-        const b = runs[n - 1]!.reader.count;
-        const k = full ? n : (b * 2 >= a || n > this.opts.maxRuns ? 2 : 0);
-        if (k === 0) break;
-        const parts = runs.slice(n - k);
+      const mergeLast = async (k: number): Promise<void> => {
+        const parts = runs.slice(runs.length - k);
         const merged = await this.writeRun(parts.map((r) => r.reader.batches(this.layout.dir)), parts.reduce((s, r) => s + r.reader.count, 0));
         created.push(merged);
-        runs = [...runs.slice(0, n - k), merged];
-        if (full) break;
+        runs = [...runs.slice(0, runs.length - k), merged];
+      };
+      if (full) {
+        // one run without tombstoned entries (a lone run just written is already clean)
+        if (runs.length > 1 || (runs.length === 1 && !created.includes(runs[0]!) && this.m.tombstones.size > 0)) await mergeLast(runs.length);
+      } else {
+        while (runs.length >= 2) {
+          const n = runs.length;
+          if (!(runs[n - 1]!.reader.count * 2 >= runs[n - 2]!.reader.count || n > this.opts.maxRuns)) break;
+          await mergeLast(2);
+        }
       }
       const old = this.runs.filter((r) => !runs.includes(r));
       const clearTombstones = full && this.pendingTombstoned() === 0;

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { ChunkIndex } from './chunk-index.js';
 import { ChunkReader } from './chunk-reader.js';
 import { checkChunkShape, decodeChunk, hex } from './codec.js';
-import { ChunkHashMismatchError, ChunkInvalidError, GcRunningError, StoreClosedError } from './errors.js';
+import { ChunkHashMismatchError, ChunkInvalidError, errnoCode, GcRunningError, StoreClosedError } from './errors.js';
 import { HASH_SIZE, MAX_PACK_TARGET } from './format.js';
 import { type GcState, listPackFiles, runGc } from './gc.js';
 import { Layout } from './layout.js';
@@ -130,8 +130,13 @@ export class ChunkStore {
     });
   }
 
+  /** A pending index file is damaged: rebuild it from its pack (nothing if the pack is gone). */
   private async recoverPending(packId: number): Promise<PendingIndex> {
-    const scan = await scanPack(this.layout, packId);
+    const scan = await scanPack(this.layout, packId).catch((err: unknown) => {
+      if (errnoCode(err) === 'ENOENT') return { entries: [], validBytes: 0 };
+      throw err;
+    });
+    if (scan.entries.length === 0) return { packId, coveredBytes: 0, entries: [] };
     const p = { packId, coveredBytes: scan.validBytes, entries: scan.entries };
     await writePendingIndex(this.layout.pendingFile(packId), p);
     return p;
@@ -159,7 +164,7 @@ export class ChunkStore {
    * store nothing. Not durable until flush(). Calls are serialized.
    */
   put(c: ChunkIn): Promise<{ stored: boolean; storedBytes: number }> {
-    this.checkUsable();
+    if (this.closing || this.fatal) return Promise.reject(this.fatal ?? new StoreClosedError(this.dir));
     const bad = checkChunkShape(c.hash, c.compression, c.rawSize, c.data);
     if (bad) return Promise.reject(new ChunkInvalidError(Buffer.isBuffer(c.hash) ? hex(c.hash) : '?', bad));
     return this.putLock.run(async () => {

@@ -82,7 +82,7 @@ export class PackWriter {
   /** Append one record. Callers serialize calls. */
   async append(hash: Buffer, compression: number, rawSize: number, data: Buffer): Promise<IndexEntry> {
     if (this.closed) throw new Error('pack writer is closed');
-    if (this.writeError) throw this.writeError;
+    if (this.writeError) await this.retryWrites();
     const len = RECORD_OVERHEAD + data.length;
     let p = this.current;
     if (p && p.entries.length > 0 && (p.size + len > this.d.targetSize || p.entries.length >= MAX_RECORDS_PER_PACK
@@ -106,6 +106,12 @@ export class PackWriter {
     if (p.queue.length > 2) await this.drain(p).catch(() => undefined);
     if (this.writeError) throw this.writeError;
     return e;
+  }
+
+  /** After a failed write: try the queued writes again (throws if they still fail). */
+  private async retryWrites(): Promise<void> {
+    for (const p of [...this.packs.values()]) await this.drain(p);
+    this.writeError = undefined;
   }
 
   /** Copy of buffered (not yet written) record bytes, or undefined if they are in the file. */
