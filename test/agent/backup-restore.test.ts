@@ -70,7 +70,7 @@ describe('backup and restore round trip', () => {
     src = path.join(work.dir, 'src');
     cache = path.join(work.dir, 'cache');
     makeFixture(src);
-    await sleep(1100); // past the racy-ctime window, so the next backup may trust these files' metadata
+    await sleep(300); // past the racy-ctime window (200 ms), so the next backup may trust these files' metadata
   });
   afterAll(() => work.cleanup());
 

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { randomBytesSeeded } from '../helpers/fixture.js';
 import { InlineCompressor } from '../../agent/src/util/zstd.js';
+import { commitCache } from '../../agent/src/backup/index.js';
 import { FakeStore } from './fake-store.js';
 import { MiB, backup, restore, workDir } from './harness.js';
 
@@ -100,6 +101,22 @@ describe('backup warnings and failures', () => {
     ]);
     expect(r.result.files).toBe(1);
     expect(r.result.dirs).toBe(2);
+  });
+
+  it('a file changed just before it was read is read again by the next backup', async () => {
+    const cache = path.join(work.dir, 'c');
+    fs.writeFileSync(path.join(src, 'old'), 'settled');
+    await new Promise((r) => setTimeout(r, 300));
+    fs.writeFileSync(path.join(src, 'fresh'), 'just written');
+    const first = await backup(store, [src], cache);
+    await commitCache(cache, 'p1', first.result);
+    await new Promise((r) => setTimeout(r, 300));
+    const second = await backup(store, [src], cache, { parent: 'p1' });
+    // 'fresh' had a ctime within the racy window when read: it was recorded with ctime 0
+    expect(second.last.filesChanged).toBe(1);
+    await commitCache(cache, 'p2', second.result);
+    const third = await backup(store, [src], cache, { parent: 'p2' });
+    expect(third.last.filesChanged).toBe(0);
   });
 
   it('a cancel ends the backup with an error', async () => {

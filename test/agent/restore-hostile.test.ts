@@ -122,6 +122,23 @@ describe('restore refuses hostile input', () => {
     fs.rmSync(path.join(target, 'a'));
   });
 
+  it('keeps a file where a folder belongs unless overwrite is set, and never replaces a folder with a file', async () => {
+    fs.mkdirSync(path.join(target, 'r'));
+    fs.writeFileSync(path.join(target, 'r', 'sub'), 'a file');
+    fs.mkdirSync(path.join(target, 'r', 'f'));
+    fs.writeFileSync(path.join(target, 'r', 'f', 'keep'), 'kept');
+    const root = point(dir('/r', [file('f', 'new'), dir('sub', [file('x', 'x')])]));
+    const r = await restore(store, root, target);
+    expect(r.warnings).toEqual([
+      `${target}/r/f: exists; not overwritten`,
+      `${target}/r/sub: a non-folder is in the way of a folder; not overwritten, nothing restored below it`,
+    ]);
+    const r2 = await restore(store, root, target, { overwrite: true });
+    expect(r2.warnings).toEqual([`${target}/r/f: exists as a folder; not replaced`]);
+    expect(fs.readFileSync(path.join(target, 'r', 'f', 'keep'), 'utf8')).toBe('kept');
+    expect(fs.readFileSync(path.join(target, 'r', 'sub', 'x'), 'utf8')).toBe('x');
+  });
+
   it('does not write through a symlink already in the target, where a file is restored', async () => {
     fs.mkdirSync(path.join(target, 'r'));
     fs.symlinkSync(path.join(outside, 'sentinel'), path.join(target, 'r', 'f'));

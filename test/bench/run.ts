@@ -7,7 +7,7 @@
  * See docs/benchmarks.md.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -105,10 +105,19 @@ function notes(opt: Options, results: ToolResult[], s: Summary): string[] {
   ].filter(Boolean);
 }
 
+/** The bench deletes and rewrites folders in --dir: refuse a non-empty folder it did not create. */
+async function claimDir(dir: string): Promise<void> {
+  const marker = join(dir, '.strata-bench');
+  const entries = await readdir(dir).catch((): string[] => []);
+  if (entries.length && !entries.includes('.strata-bench')) throw new Error(`--dir ${dir} is not empty and was not made by the bench (no .strata-bench in it): choose another folder`);
+  await mkdir(dir, { recursive: true });
+  await writeFile(marker, 'work folder of npm run bench; its contents may be deleted\n');
+}
+
 async function main(): Promise<void> {
   const opt = options();
   if (!opt) return console.log(USAGE);
-  await mkdir(opt.dir, { recursive: true });
+  await claimDir(opt.dir);
   if (!existsSync(GNU_TIME)) await ensureCommands(['time'], ['time']).catch((e: Error) => log(`no ${GNU_TIME} (${oneLine(e)}); polling VmHWM instead`));
   const results: ToolResult[] = opt.tools.map((tool) => ({ tool, runs: [], failures: [] }));
   const ready: ToolResult[] = [];
@@ -130,6 +139,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`bench: ${(e as Error).stack ?? String(e)}\n`);
+  process.stderr.write(`bench: ${(e as Error).message ?? String(e)}\n`);
   process.exitCode = 2;
 });

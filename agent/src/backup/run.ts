@@ -5,7 +5,8 @@ import { asBuffer } from '../util/bytes.js';
 import { checkAborted } from '../util/errors.js';
 import { WorkerCompressor, type ChunkCompressor } from '../util/zstd.js';
 import { TreeCache, cachedTotals } from './cache.js';
-import { Limiter, type RunContext } from './context.js';
+import type { RunContext } from './context.js';
+import { Limiter } from '../util/limiter.js';
 import { Warnings } from '../util/warnings.js';
 import { statEntry } from './entry.js';
 import { PathFilter } from './filter.js';
@@ -15,8 +16,12 @@ import { ChunkUploader } from './uploader.js';
 import { loadPrev, storeTree, walkDir } from './walker.js';
 import { DEFAULT_TUNING, type BackupOptions, type BackupResult } from './types.js';
 
-/** Files whose ctime is less than this old when read are re-read by the next backup (coarse file-system clocks). */
-const RACY_WINDOW_MS = 1000;
+/**
+ * Files whose ctime is less than this old when read are re-read by the next
+ * backup: file times come from a coarse clock (one tick, at most 10 ms), so a
+ * write in the same tick as the one before our read would keep the same times.
+ */
+const RACY_WINDOW_MS = 200;
 
 export async function runBackup(opts: BackupOptions): Promise<BackupResult> {
   const { cmd, uplink } = opts;

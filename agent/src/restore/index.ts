@@ -4,8 +4,8 @@
  *
  * Owns: reading and checking Trees (feed.ts, validate.ts), prefetching and
  * verifying file chunks (feed.ts), selecting paths (select.ts), creating
- * entries without following symlinks (fsops.ts), hard links (links.ts) and
- * background fsync (syncer.ts).
+ * entries without following symlinks (fsops.ts), writing files (writer.ts),
+ * hard links (links.ts) and background fsync (syncer.ts); run.ts walks the point.
  *
  * Promises:
  *  - Every chunk is decompressed and checked against its SHA-256 before use;

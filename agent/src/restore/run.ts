@@ -1,22 +1,17 @@
 /** runRestore: one restore job from root hashes to files on disk (see index.ts for the contract). */
-import { mkdir, realpath, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, realpath } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { EntryType, type Entry, type Tree } from '@strata/protocol';
 import { asBuffer, joinPath, showPath } from '../util/bytes.js';
-import { AgentError, checkAborted, errCode } from '../util/errors.js';
+import { AgentError, checkAborted } from '../util/errors.js';
 import { Warnings } from '../util/warnings.js';
 import { ChunkFeed, fetchTree } from './feed.js';
-import { applyMeta, createFile, createHardlink, createSymlink, ensureDir, finishDir } from './fsops.js';
+import { createHardlink, createSymlink, ensureDir, finishDir } from './fsops.js';
 import { resolveLink, safeExistingFile, type LinkPos } from './links.js';
 import { Selection, type Selected } from './select.js';
-import { Syncer } from './syncer.js';
+import { FileWriter } from './writer.js';
 import { checkTree } from './validate.js';
 import { DEFAULT_RESTORE_TUNING, type RestoreOptions, type RestoreResult, type RestoreTuning } from './types.js';
-
-/** File-system errors that end the restore instead of becoming a warning about one entry. */
-const FATAL = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EROFS', 'EMFILE', 'ENFILE']);
-const WRITE_GROUP_CHUNKS = 64;
-const WRITE_GROUP_BYTES = 4 * 1024 * 1024;
 
 export async function runRestore(opts: RestoreOptions): Promise<RestoreResult> {
   const tuning: RestoreTuning = { ...DEFAULT_RESTORE_TUNING, ...opts.tuning };
@@ -33,10 +28,10 @@ export async function runRestore(opts: RestoreOptions): Promise<RestoreResult> {
     failure = e;
   }
   // Files already written are made durable (or their fsync error reported) either way.
-  await r.syncer.drain().catch((e) => { failure ??= e; });
+  await r.out.finish().catch((e) => { failure ??= e; });
   if (failure) throw failure;
   for (const p of sel.unmatched()) r.warnings.add(`${p}: not in the point; nothing restored for it`);
-  return { files: r.files, bytes: r.bytes, warnings: r.warnings.result() };
+  return { files: r.out.files, bytes: r.out.bytes, warnings: r.warnings.result() };
 }
 
 async function prepareTarget(target: string): Promise<Buffer> {
@@ -52,9 +47,7 @@ async function prepareTarget(target: string): Promise<Buffer> {
 
 class Restorer {
   readonly warnings = new Warnings();
-  readonly syncer: Syncer;
-  files = 0;
-  bytes = 0;
+  readonly out: FileWriter;
   private bytesTotal = 0;
   private currentPath = '';
   private readonly feed: ChunkFeed;
@@ -73,7 +66,7 @@ class Restorer {
     private readonly rootTree: Tree,
   ) {
     this.feed = new ChunkFeed(opts.downlink, tuning.batchChunks, tuning.batchesInFlight, opts.signal);
-    this.syncer = new Syncer(tuning.pendingSyncs);
+    this.out = new FileWriter(opts.overwrite, this.warnings, tuning, () => this.progress());
     this.roots = rootTree.entries.map((e) => asBuffer(e.name));
     this.rootDests = this.roots.map(() => null);
     this.original = target.length === 1 && target[0] === 0x2f;
@@ -92,7 +85,7 @@ class Restorer {
       let ok = true;
       for (let k = 0; k < parts.length - 1 && ok; k++) {
         dir = joinPath(dir, parts[k]!);
-        ok = (await ensureDir(dir, this.opts.overwrite, this.warnings.add, this.original, 0o755)) !== null;
+        ok = (await this.out.guard(dir, () => ensureDir(dir, this.opts.overwrite, this.warnings.add, this.original, 0o755))) !== null;
       }
       if (!ok) continue;
       const dest = parts.length ? joinPath(dir, parts[parts.length - 1]!) : this.target;
@@ -104,7 +97,7 @@ class Restorer {
   private async dir(e: Entry, dest: Buffer, point: Buffer, pos: LinkPos, state: Selected, followLink: boolean): Promise<void> {
     checkAborted(this.opts.signal);
     this.progress(point);
-    const made = await ensureDir(dest, this.opts.overwrite, this.warnings.add, followLink);
+    const made = await this.out.guard(dest, () => ensureDir(dest, this.opts.overwrite, this.warnings.add, followLink));
     if (!made) return;
     const where = showPath(point);
     const tree = await fetchTree(this.opts.downlink, e.chunks, where);
@@ -129,8 +122,9 @@ class Restorer {
       await this.leaf(c, joinPath(dest, name), childPoint, childPos);
     }
     // Folder metadata after its contents (their creation changed its mtime).
+    await this.out.settle();
     const own = state === 'in' ? made === 'created' || this.opts.overwrite : made === 'created';
-    await this.guard(dest, () => finishDir(dest, own ? e : null, this.warnings.add));
+    await this.out.guard(dest, () => finishDir(dest, own ? e : null, this.warnings.add));
   }
 
   /** Enqueues the chunks of the selected files from entries[i] to the next folder; returns that index. */
@@ -149,66 +143,18 @@ class Restorer {
     checkAborted(this.opts.signal);
     this.progress(point);
     if (c.type === EntryType.File) {
-      await this.file(c, dest, this.feed);
+      await this.out.file(c, dest, this.feed);
       return;
     }
     if (c.type === EntryType.Symlink) {
-      if (await this.guard(dest, () => createSymlink(dest, asBuffer(c.linkTarget), c, this.opts.overwrite, this.warnings.add))) this.files++;
+      if (await this.out.guard(dest, () => createSymlink(dest, asBuffer(c.linkTarget), c, this.opts.overwrite, this.warnings.add))) this.out.files++;
       return;
     }
     return this.hardlink(c, dest, point, pos);
   }
 
-  /** Writes one file from `feed`, taking exactly its chunks from it whatever happens to the file. */
-  private async file(c: Entry, dest: Buffer, feed: ChunkFeed): Promise<boolean> {
-    const n = c.chunks.length;
-    const fh = await this.guard(dest, () => createFile(dest, this.opts.overwrite, this.warnings.add));
-    if (!fh) {
-      for (let k = 0; k < n; k++) await feed.take();
-      return false;
-    }
-    let failed: unknown = null;
-    let written = 0;
-    try {
-      let group: Buffer[] = [];
-      let groupBytes = 0;
-      for (let k = 0; k < n; k++) {
-        const b = await feed.take();
-        if (failed) continue;
-        group.push(b);
-        groupBytes += b.length;
-        if (group.length >= WRITE_GROUP_CHUNKS || groupBytes >= WRITE_GROUP_BYTES || k === n - 1) {
-          try {
-            await writeAll(fh, group, groupBytes);
-            written += groupBytes;
-            this.bytes += groupBytes;
-            this.progress();
-          } catch (e) {
-            failed = e;
-          }
-          group = [];
-          groupBytes = 0;
-        }
-      }
-      if (!failed) await applyMeta(fh, c, dest, this.warnings.add).catch((e) => { failed = e; });
-    } catch (e) {
-      // A corrupt chunk or a cancel: the restore ends; the partial file does not stay behind.
-      await fh.close().catch(() => {});
-      await unlink(dest).catch(() => {});
-      throw e;
-    }
-    if (failed) {
-      await fh.close().catch(() => {});
-      await this.guard(dest, () => Promise.reject(failed));
-      return false;
-    }
-    if (written !== c.size) this.warnings.add(`${showPath(dest)}: restored ${written} bytes, the point records ${c.size}`);
-    await this.syncer.add(fh, dest);
-    this.files++;
-    return true;
-  }
-
   private async hardlink(c: Entry, dest: Buffer, point: Buffer, pos: LinkPos): Promise<void> {
+    await this.out.settle(); // the first name may still be being written
     const t = asBuffer(c.linkTarget);
     const at = resolveLink(t, this.roots, pos, showPath(point));
     const key = t.toString('latin1');
@@ -226,10 +172,10 @@ class Restorer {
       const e = await this.lookup(at, showPath(t));
       const feed = new ChunkFeed(this.opts.downlink, this.tuning.batchChunks, this.tuning.batchesInFlight, this.opts.signal);
       feed.enqueue(e.chunks, showPath(t));
-      if (await this.file(e, dest, feed)) this.standIns.set(key, dest);
+      if (await this.out.file(e, dest, feed, true)) this.standIns.set(key, dest);
       return;
     }
-    if (await this.guard(dest, () => createHardlink(dest, existing, this.opts.overwrite, this.warnings.add))) this.files++;
+    if (await this.out.guard(dest, () => createHardlink(dest, existing, this.opts.overwrite, this.warnings.add))) this.out.files++;
   }
 
   /** The File entry at a point position (for a hard link whose first name is not being restored). */
@@ -249,34 +195,8 @@ class Restorer {
     return e;
   }
 
-  /** Runs one file-system step for `dest`; an error about this entry alone becomes a warning (and null). */
-  private async guard<T>(dest: Buffer, fn: () => Promise<T>): Promise<T | null> {
-    try {
-      return await fn();
-    } catch (e) {
-      if (e instanceof AgentError) throw e;
-      const code = errCode(e);
-      if (code && FATAL.has(code)) throw new AgentError('TARGET_INVALID', `restore stopped at ${showPath(dest)}: ${(e as Error).message}`, { cause: e });
-      this.warnings.add(`${showPath(dest)}: not restored (${code ?? (e as Error).message})`);
-      return null;
-    }
-  }
-
   private progress(point?: Buffer): void {
     if (point) this.currentPath = showPath(point);
-    this.opts.onProgress?.({ bytesRestored: this.bytes, filesRestored: this.files, bytesTotal: this.bytesTotal, currentPath: this.currentPath });
+    this.opts.onProgress?.({ bytesRestored: this.out.bytes, filesRestored: this.out.files, bytesTotal: this.bytesTotal, currentPath: this.currentPath });
   }
-}
-
-async function writeAll(fh: FileHandle, bufs: Buffer[], total: number): Promise<void> {
-  let { bytesWritten } = await fh.writev(bufs);
-  if (bytesWritten === total) return;
-  // Short write: finish byte-exactly with plain writes.
-  const rest = Buffer.concat(bufs, total).subarray(bytesWritten);
-  let off = 0;
-  while (off < rest.length) {
-    const r = await fh.write(rest, off, rest.length - off);
-    off += r.bytesWritten;
-  }
-  bytesWritten += off;
 }

@@ -40,9 +40,11 @@ export interface RestoreTuning {
   batchesInFlight: number;
   /** Files being fsynced and closed in the background. */
   pendingSyncs: number;
+  /** Small files (≤ 1 MiB) being created and written in the background. */
+  filesInFlight: number;
 }
 
-export const DEFAULT_RESTORE_TUNING: RestoreTuning = { batchChunks: 256, batchesInFlight: 4, pendingSyncs: 16 };
+export const DEFAULT_RESTORE_TUNING: RestoreTuning = { batchChunks: 256, batchesInFlight: 4, pendingSyncs: 16, filesInFlight: 8 };
 
 export interface RestoreResult {
   /** Non-directory entries restored. */

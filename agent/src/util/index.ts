@@ -12,3 +12,4 @@ export * from './zstd.js';
 export * from './glob.js';
 export * from './durable.js';
 export * from './warnings.js';
+export * from './limiter.js';

@@ -88,15 +88,24 @@ export function adminCommands(program: Command) {
       const c = api();
       await finishJob(c, await c.delete<Row>(`/points/${encodeURIComponent(point)}`), { wait: true, json: o.json });
     });
-  program.command('gc').description('garbage-collect chunks no recovery point references').option('--json')
-    .action(async (o: { json?: boolean }) => {
+  program.command('gc').description('garbage-collect chunks no recovery point references')
+    .option('--rewrite-below <share>', 'rewrite packs whose live share is below this (0..1; default 0.5)')
+    .option('--json')
+    .action(async (o: { json?: boolean; rewriteBelow?: string }) => {
       const c = api();
-      await finishJob(c, await c.post<Row>('/gc'), { wait: true, json: o.json });
+      await finishJob(c, await c.post<Row>('/gc', o.rewriteBelow ? { rewriteBelow: Number(o.rewriteBelow) } : {}), { wait: true, json: o.json });
     });
   program.command('verify [point]').description('re-read and re-hash the chunks of one or all recovery points').option('--json')
     .action(async (point: string | undefined, o: { json?: boolean }) => {
       const c = api();
       await finishJob(c, await c.post<Row>('/verify', point ? { point } : {}), { wait: true, json: o.json });
+    });
+
+  program.command('store').description("the chunk store's size: chunks, packs, bytes on disk").option('--json')
+    .action(async (o: { json?: boolean }) => {
+      const st = await api().get<{ chunks: number; packs: number; bytesOnDisk: number }>('/store');
+      if (o.json) json(st);
+      else out(`${st.chunks} chunks in ${st.packs} packs, ${bytes(st.bytesOnDisk)} on disk`);
     });
 
   const jobs = program.command('jobs').description('backup, restore, prune, gc and verify jobs');

@@ -28,7 +28,7 @@ export interface BackupRunDeps {
 
 export interface BackupOutcome { point: RecoveryPoint; warnings: string[] }
 
-type RefLookup = { has(hash: Buffer): boolean | Promise<boolean> };
+type RefLookup = { has(hash: Buffer): boolean | Promise<boolean>; close(): void };
 
 export class BackupRun implements JobChannel {
   private done!: (p: BackupOutcome) => void;
@@ -114,9 +114,9 @@ export class BackupRun implements JobChannel {
       const h = Buffer.from(hashes[i]!.buffer, hashes[i]!.byteOffset, hashes[i]!.byteLength);
       for (const r of refs) {
         if (await r.has(h)) {
-          // Tell GC this chunk is in use again before the agent relies on it.
-          this.d.store.markInUse(h);
-          have[i >> 3]! |= 1 << (i & 7);
+          // Pin the chunk against a running GC before the agent relies on it; if GC
+          // already removed it, the agent must upload it again.
+          if (this.d.store.markInUse(h)) have[i >> 3]! |= 1 << (i & 7);
           break;
         }
       }
@@ -152,6 +152,7 @@ export class BackupRun implements JobChannel {
     });
     await session.send({ kind: 'backupDone', body: { jobId, pointId } });
     this.finished = true;
+    this.closeRefs();
     session.detach(jobId);
     this.done({ point, warnings: c.warnings });
   }
@@ -159,7 +160,13 @@ export class BackupRun implements JobChannel {
   private finish(err: Error) {
     if (this.finished) return;
     this.finished = true;
+    this.closeRefs();
     this.d.session.detach(this.d.jobId);
     this.failed(err);
+  }
+
+  private closeRefs() {
+    for (const r of this.refs ?? []) r.close();
+    this.refs = null;
   }
 }

@@ -15,7 +15,7 @@ import { RestoreRun } from './restore-run.js';
 
 const PROGRESS_FLUSH_MS = 1000;
 
-interface Running { job: Job; progress: LiveProgress; cancel(reason: string): void; dataSourceId: string | null }
+interface Running { job: Job; progress: LiveProgress; cancel(reason: string): void; dataSourceId: string | null; startedMs: number; ended: Promise<void> }
 
 export interface RestoreRequest { pointId: string; agentId?: string; target: string; paths?: string[]; overwrite?: boolean }
 
@@ -87,6 +87,12 @@ export class JobService {
     return job;
   }
 
+  /** Resolves once every backup that started before `time` (ms) has ended. */
+  async waitForBackupsStartedBefore(time: number): Promise<void> {
+    const pending = [...this.running.values()].filter((r) => r.job.type === 'backup' && r.startedMs < time).map((r) => r.ended);
+    await Promise.all(pending);
+  }
+
   async cancel(jobId: string): Promise<Job> {
     const r = this.running.get(jobId);
     const job = await this.catalog.getJob(jobId);
@@ -101,7 +107,9 @@ export class JobService {
     work: () => Promise<{ state: string; pointId?: string; warnings?: string[]; result?: Record<string, unknown>; errorMessage?: string }>,
   ) {
     let cancelled = false;
-    this.running.set(job.id, { job, progress, dataSourceId, cancel: (reason) => { cancelled = true; cancel(reason); } });
+    let ended!: () => void;
+    const endedP = new Promise<void>((r) => (ended = r));
+    this.running.set(job.id, { job, progress, dataSourceId, startedMs: Date.now(), ended: endedP, cancel: (reason) => { cancelled = true; cancel(reason); } });
     if (dataSourceId) this.busySources.add(dataSourceId);
     const started = Date.now();
     const timer = setInterval(() => {
@@ -128,6 +136,7 @@ export class JobService {
       } finally {
         this.running.delete(job.id);
         if (dataSourceId) this.busySources.delete(dataSourceId);
+        ended();
       }
     })();
   }

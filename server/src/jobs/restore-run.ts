@@ -27,7 +27,7 @@ export class RestoreRun implements JobChannel {
   private done!: (r: RestoreOutcome) => void;
   private failed!: (e: Error) => void;
   readonly result = new Promise<RestoreOutcome>((res, rej) => { this.done = res; this.failed = rej; });
-  private refs: { has(h: Buffer): boolean | Promise<boolean> } | null = null;
+  private refs: { has(h: Buffer): boolean | Promise<boolean>; close(): void } | null = null;
   private finished = false;
 
   constructor(private d: RestoreRunDeps) {
@@ -85,6 +85,7 @@ export class RestoreRun implements JobChannel {
         return;
       case 'restoreDone':
         this.finished = true;
+        this.refs?.close();
         this.d.session.detach(this.d.jobId);
         this.done({ files: frame.body.files, bytes: frame.body.bytes, warnings: frame.body.warnings });
         return;
@@ -99,6 +100,7 @@ export class RestoreRun implements JobChannel {
   private finish(err: Error) {
     if (this.finished) return;
     this.finished = true;
+    this.refs?.close();
     this.d.session.detach(this.d.jobId);
     this.failed(err);
   }

@@ -16,9 +16,22 @@ export async function prunePoint(catalog: Catalog, store: ChunkStore, pointId: s
   return point;
 }
 
-export async function garbageCollect(catalog: Catalog, store: ChunkStore) {
-  const livePointIds = await catalog.listRecoveryPointIds();
-  return store.gc({ livePointIds });
+/**
+ * Mark & sweep, safe while backups run. Order matters (docs/storage-format.md §7):
+ * pinning starts first (beginGc), then backups that began before it are waited
+ * for (their chunks are protected only once their point's ref list exists),
+ * then the live points are listed, then the sweep runs.
+ */
+export async function garbageCollect(catalog: Catalog, store: ChunkStore, waitForEarlierBackups: (before: number) => Promise<void>, rewriteBelow?: number) {
+  const run = await store.beginGc();
+  try {
+    await waitForEarlierBackups(Date.now());
+    const livePointIds = await catalog.listRecoveryPointIds();
+    return await run.run({ livePointIds, rewriteBelow });
+  } catch (e) {
+    run.abort();
+    throw e;
+  }
 }
 
 export async function verifyPoints(catalog: Catalog, store: ChunkStore, pointId: string | undefined, progress: LiveProgress) {

@@ -8,8 +8,12 @@ export function storeRoutes(r: Router, ctx: ApiContext) {
     c.body = await ctx.store.stats();
   });
   r.post('/gc', async (c) => {
+    const rewriteBelow = body(c).rewriteBelow;
+    if (rewriteBelow !== undefined && !(typeof rewriteBelow === 'number' && rewriteBelow >= 0 && rewriteBelow <= 1)) throw invalid('rewriteBelow must be a number from 0 to 1');
     c.status = 202;
-    c.body = await ctx.jobs.startServerJob('gc', {}, async () => ({ result: { ...(await garbageCollect(ctx.catalog, ctx.store)) } }));
+    c.body = await ctx.jobs.startServerJob('gc', { rewriteBelow: rewriteBelow ?? null }, async () => ({
+      result: { ...(await garbageCollect(ctx.catalog, ctx.store, (t) => ctx.jobs.waitForBackupsStartedBefore(t), rewriteBelow as number | undefined)) },
+    }));
   });
   r.post('/verify', async (c) => {
     const b = body(c);
