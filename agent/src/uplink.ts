@@ -32,6 +32,8 @@ export class LinkUplink implements BackupUplink {
       } else if (f.kind === 'chunkBatchAck' && f.body.jobId === jobId) {
         this.unacked.delete(f.body.batchId);
         this.wake();
+      } else if (f.kind === 'jobFailed' && f.body.jobId === jobId) {
+        this.abort(new Error(`server: ${f.body.message}`));
       }
     });
     link.onClose((why) => this.abort(new Error(why)));

@@ -80,7 +80,7 @@ async function main() {
       const t = performance.now();
       const r = await runBackup({ cmd: { jobId: 'b', dataSourceId: 'd', paths: [src], includes: [], excludes: [], parentPointId: '' }, cacheDir: path.join(dir, `cache-${name}`), uplink });
       const ms = performance.now() - t;
-      console.log(`runBackup ${name} 1 GiB (${os.availableParallelism()} cores, null uplink): ${rate(r.bytes, ms)}, sent ${(sent / r.bytes * 100).toFixed(1)}% of the bytes`);
+      console.log(`runBackup ${name} 1 GiB (${os.availableParallelism()} cores, null uplink): ${rate(r.bytes, ms)}, sent ${(sent / r.bytes * 100).toFixed(1)}% of the bytes, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
       fs.rmSync(src, { recursive: true });
     }
   } finally {

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import type { ChangeReport } from './change.js';
 import { generateDataset } from './dataset.js';
 import { GNU_TIME } from './measure.js';
-import { runPhases } from './phases.js';
+import { runPhases, type RunRecord } from './phases.js';
 import { renderTable, type ToolResult } from './table.js';
 import { borg } from './tools/borg.js';
 import { ensureCommands } from './tools/install.js';
@@ -30,7 +30,7 @@ interface Options { size: number; runs: number; tools: ToolName[]; keep: boolean
 interface Summary { datasets: Set<string>; dataset: string; change?: ChangeReport }
 
 const log = (msg: string): void => void process.stderr.write(`bench: ${msg}\n`);
-const oneLine = (e: unknown): string => ((e as Error).message ?? String(e)).replace(/\s+/g, ' ').slice(0, 400);
+const oneLine = (e: unknown): string => ((e as Error).message ?? String(e)).replace(/\s+/g, ' ').slice(0, 600);
 
 function options(): Options | null {
   const { values: v } = parseArgs({
@@ -73,14 +73,14 @@ async function benchTool(opt: Options, r: ToolResult, runNo: number, summary: Su
   await rm(workDir, { recursive: true, force: true });
   await mkdir(workDir, { recursive: true });
   const failuresBefore = r.failures.length;
+  const rec: RunRecord = { phases: {} };
   try {
     const session = await RUNNERS[r.tool].open(workDir, dataDir);
     try {
-      const out = await runPhases(session, ds, workDir, (m) => log(`${tag}: ${m}`));
-      summary.change = out.change;
-      r.runs.push(out.phases);
-      if (out.restoreDiffs.length) r.failures.push(`run ${runNo}: restore differs from the source: ${out.restoreDiffs.join('; ')}`);
-      log(`${tag}: ${out.restoreDiffs.length ? `RESTORE DIFFERS: ${out.restoreDiffs.join('; ')}` : `restore verified, ${out.restoredFiles} files identical`}`);
+      await runPhases(session, ds, workDir, (m) => log(`${tag}: ${m}`), rec);
+      const diffs = rec.restoreDiffs ?? [];
+      if (diffs.length) r.failures.push(`run ${runNo}: restore differs from the source: ${diffs.join('; ')}`);
+      log(`${tag}: ${diffs.length ? `RESTORE DIFFERS: ${diffs.join('; ')}` : `restore verified, ${rec.restoredFiles} files identical`}`);
     } finally {
       await session.close();
     }
@@ -88,6 +88,8 @@ async function benchTool(opt: Options, r: ToolResult, runNo: number, summary: Su
     r.failures.push(`run ${runNo}: ${oneLine(e)}`);
     log(`${tag}: FAILED: ${oneLine(e)}`);
   }
+  if (Object.keys(rec.phases).length) r.runs.push(rec.phases);
+  summary.change = rec.change ?? summary.change;
   if (r.failures.length > failuresBefore) log(`${tag}: kept ${workDir} for inspection`);
   else if (!opt.keep) await rm(workDir, { recursive: true, force: true });
 }

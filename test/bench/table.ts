@@ -23,8 +23,8 @@ export interface PhaseMetrics {
 
 export interface ToolResult {
   tool: ToolName;
-  /** One entry per completed run. */
-  runs: Array<Record<Phase, PhaseMetrics>>;
+  /** One entry per run that completed at least one phase (a failed run keeps the phases before the failure). */
+  runs: Array<Partial<Record<Phase, PhaseMetrics>>>;
   /** Why the tool failed (an error, or a restore that differs), if it did. */
   failures: string[];
 }
@@ -50,7 +50,7 @@ export function median(values: readonly number[]): number | null {
 }
 
 function medianOf(r: ToolResult, phase: Phase, key: Key): number | null {
-  return median(r.runs.map((run) => run[phase][key]).filter((v): v is number => v !== null && Number.isFinite(v)));
+  return median(r.runs.map((run) => run[phase]?.[key]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v)));
 }
 
 export function renderTable(results: readonly ToolResult[]): string {

@@ -29,6 +29,9 @@ interface Walk {
   filter: PathFilter;
 }
 
+/** Files larger than this are read one at a time. */
+const SERIAL_SIZE = 1024n * 1024n;
+
 type StatResult = { ok: true; st: BigIntStats } | { ok: false; err: unknown };
 
 /**
@@ -104,8 +107,9 @@ export async function walkDir(w: Walk, abs: Buffer, point: Buffer, rel: string[]
     if (!all && !filter.included(childRel)) continue;
     report(ctx, childAbs);
     const task = () => fileLike(ctx, childAbs, joinPath(point, name), name, st, before).then((e) => counted(ctx, e));
-    if (st.isFile() && st.nlink > 1n) {
-      // Hard-link first names must be decided in walk order: nothing else runs meanwhile.
+    if (st.isFile() && (st.nlink > 1n || st.size > SERIAL_SIZE)) {
+      // Hard-link first names must be decided in walk order, and a large file keeps the
+      // hashing thread busy on its own (reading several would only hold more blocks in memory).
       await ctx.fileSlots.drain();
       slots.push(Promise.resolve(await task()));
     } else {

@@ -57,38 +57,53 @@ export class InlineCompressor implements ChunkCompressor {
 
 /*
  * The worker's code, run with `eval` so that it loads in every runtime (tsx,
- * vitest, a bundle) without a separate file. Request: one ArrayBuffer holding
- * the raw chunks back to back plus their sizes; reply: one ArrayBuffer with the
- * frames at offsets, and each frame's length (-1 = keep raw). Both transferred.
+ * vitest, a bundle) without a separate file. Memory is shared and reused: the
+ * main thread copies a group of raw chunks into a slot's input buffer; the
+ * worker compresses each into its own scratch buffer and copies only the
+ * frames worth keeping into the slot's output buffer; the reply is their
+ * lengths (-1 = keep raw). (Fresh buffers per batch cost more in page faults
+ * than zstd spends on incompressible data.)
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const binding = require(workerData.bindingPath);
 const cctx = new binding.CCtx();
+let scratch = Buffer.allocUnsafe(binding.compressBound(128 * 1024));
 parentPort.on('message', (m) => {
-  const src = Buffer.from(m.buf);
-  let bound = 0;
-  for (const n of m.sizes) bound += binding.compressBound(n);
-  const out = Buffer.from(new ArrayBuffer(bound));
+  const src = Buffer.from(m.input);
+  const out = Buffer.from(m.output);
   const lens = new Int32Array(m.sizes.length);
   let inOff = 0, outOff = 0;
   for (let i = 0; i < m.sizes.length; i++) {
     const n = m.sizes[i];
-    const b = binding.compressBound(n);
-    const c = cctx.compress(out.subarray(outOff, outOff + b), src.subarray(inOff, inOff + n), workerData.level);
-    lens[i] = c <= n * (1 - workerData.minSaving) ? c : -1;
+    const bound = binding.compressBound(n);
+    if (scratch.length < bound) scratch = Buffer.allocUnsafe(bound);
+    const c = cctx.compress(scratch, src.subarray(inOff, inOff + n), workerData.level);
+    if (c <= n * (1 - workerData.minSaving)) {
+      scratch.copy(out, outOff, 0, c);
+      lens[i] = c;
+      outOff += c;
+    } else {
+      lens[i] = -1;
+    }
     inOff += n;
-    outOff += b;
   }
-  parentPort.postMessage({ id: m.id, out: out.buffer, lens }, [out.buffer, lens.buffer]);
+  parentPort.postMessage({ id: m.id, lens }, [lens.buffer]);
 });
 `;
 
-interface Pending { resolve: (v: (Buffer | null)[]) => void; reject: (e: Error) => void; raws: Buffer[] }
+/** Raw bytes one slot takes (a larger batch is split into groups; a larger single chunk is compressed inline). */
+const SLOT_BYTES = 2 * 1024 * 1024;
+
+interface Slot { input: SharedArrayBuffer; output: SharedArrayBuffer }
+interface Pending { resolve: (lens: Int32Array) => void; reject: (e: Error) => void }
 
 export class WorkerCompressor implements ChunkCompressor {
   private readonly workers: { w: Worker; load: number }[] = [];
   private readonly pending = new Map<number, Pending>();
+  private readonly free: Slot[] = [];
+  private readonly slotWaiters: ((s: Slot) => void)[] = [];
+  private readonly inline = new InlineCompressor();
   private nextId = 1;
   private failure: Error | null = null;
 
@@ -98,40 +113,44 @@ export class WorkerCompressor implements ChunkCompressor {
         eval: true,
         workerData: { bindingPath: BINDING_PATH, level: ZSTD_LEVEL, minSaving: MIN_SAVING },
       });
-      const slot = { w, load: 0 };
-      w.on('message', (m: { id: number; out: ArrayBuffer; lens: Int32Array }) => {
+      const worker = { w, load: 0 };
+      w.on('message', (m: { id: number; lens: Int32Array }) => {
         // Referenced only while it has work: an idle pool must not keep the process alive, a busy one must.
-        if (--slot.load === 0) w.unref();
-        this.settle(m);
+        if (--worker.load === 0) w.unref();
+        const p = this.pending.get(m.id);
+        this.pending.delete(m.id);
+        p?.resolve(m.lens);
       });
       w.on('error', (e) => this.fail(e));
       w.on('exit', (code) => { if (code !== 0) this.fail(new Error(`compression worker exited with code ${code}`)); });
       w.unref();
-      this.workers.push(slot);
+      this.workers.push(worker);
     }
+    for (let i = 0; i < threads * 2 + 1; i++) this.free.push({ input: new SharedArrayBuffer(SLOT_BYTES), output: new SharedArrayBuffer(SLOT_BYTES) });
   }
 
-  compress(raws: Buffer[]): Promise<(Buffer | null)[]> {
-    if (this.failure) return Promise.reject(this.failure);
-    if (raws.length === 0) return Promise.resolve([]);
-    let total = 0;
-    for (const r of raws) total += r.length;
-    const ab = new ArrayBuffer(total);
-    const packed = Buffer.from(ab);
-    let off = 0;
-    const sizes = new Array<number>(raws.length);
-    for (let i = 0; i < raws.length; i++) {
-      packed.set(raws[i]!, off);
-      off += raws[i]!.length;
-      sizes[i] = raws[i]!.length;
+  async compress(raws: Buffer[]): Promise<(Buffer | null)[]> {
+    const parts: Promise<(Buffer | null)[]>[] = [];
+    let group: Buffer[] = [];
+    let bytes = 0;
+    for (const r of raws) {
+      if (r.length > SLOT_BYTES) {
+        if (group.length) parts.push(this.compressGroup(group));
+        parts.push(this.inline.compress([r]));
+        group = [];
+        bytes = 0;
+        continue;
+      }
+      if (bytes + r.length > SLOT_BYTES) {
+        parts.push(this.compressGroup(group));
+        group = [];
+        bytes = 0;
+      }
+      group.push(r);
+      bytes += r.length;
     }
-    const id = this.nextId++;
-    const slot = this.workers.reduce((a, b) => (b.load < a.load ? b : a));
-    if (slot.load++ === 0) slot.w.ref();
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, raws });
-      slot.w.postMessage({ id, buf: ab, sizes }, [ab]);
-    });
+    if (group.length) parts.push(this.compressGroup(group));
+    return (await Promise.all(parts)).flat();
   }
 
   async close(): Promise<void> {
@@ -139,19 +158,40 @@ export class WorkerCompressor implements ChunkCompressor {
     this.fail(new Error('compressor closed'));
   }
 
-  private settle(m: { id: number; out: ArrayBuffer; lens: Int32Array }): void {
-    const p = this.pending.get(m.id);
-    if (!p) return;
-    this.pending.delete(m.id);
-    const out = Buffer.from(m.out);
-    const result = new Array<Buffer | null>(p.raws.length);
-    let off = 0;
-    for (let i = 0; i < p.raws.length; i++) {
-      const len = m.lens[i]!;
-      result[i] = len < 0 ? null : out.subarray(off, off + len);
-      off += binding.compressBound(p.raws[i]!.length);
+  private async compressGroup(raws: Buffer[]): Promise<(Buffer | null)[]> {
+    if (this.failure) throw this.failure;
+    const slot = this.free.pop() ?? await new Promise<Slot>((r) => this.slotWaiters.push(r));
+    try {
+      const input = Buffer.from(slot.input);
+      const sizes = new Array<number>(raws.length);
+      let off = 0;
+      for (let i = 0; i < raws.length; i++) {
+        raws[i]!.copy(input, off);
+        off += raws[i]!.length;
+        sizes[i] = raws[i]!.length;
+      }
+      const id = this.nextId++;
+      const worker = this.workers.reduce((a, b) => (b.load < a.load ? b : a));
+      if (worker.load++ === 0) worker.w.ref();
+      const lens = await new Promise<Int32Array>((resolve, reject) => {
+        if (this.failure) return reject(this.failure);
+        this.pending.set(id, { resolve, reject });
+        worker.w.postMessage({ id, input: slot.input, output: slot.output, sizes });
+      });
+      const output = Buffer.from(slot.output);
+      const result = new Array<Buffer | null>(raws.length);
+      let outOff = 0;
+      for (let i = 0; i < raws.length; i++) {
+        const len = lens[i]!;
+        if (len < 0) { result[i] = null; continue; }
+        result[i] = Buffer.from(output.subarray(outOff, outOff + len)); // a copy: the slot is reused
+        outOff += len;
+      }
+      return result;
+    } finally {
+      const next = this.slotWaiters.shift();
+      if (next) next(slot); else this.free.push(slot);
     }
-    p.resolve(result);
   }
 
   private fail(e: Error): void {

@@ -16,6 +16,8 @@ export interface JobChannel {
 
 export class AgentSession {
   private jobs = new Map<string, JobChannel>();
+  /** Jobs that ended on this side: frames the agent sent before it heard are dropped, not an error. */
+  private ended = new Set<string>();
 
   constructor(readonly agent: Agent, readonly conn: AgentConnection, readonly version: number) {}
 
@@ -23,7 +25,11 @@ export class AgentSession {
   get isOpen() { return this.conn.isOpen; }
 
   attach(jobId: string, channel: JobChannel) { this.jobs.set(jobId, channel); }
-  detach(jobId: string) { this.jobs.delete(jobId); }
+  detach(jobId: string) {
+    if (!this.jobs.delete(jobId)) return;
+    this.ended.add(jobId);
+    if (this.ended.size > 256) this.ended.delete(this.ended.values().next().value!);
+  }
   send(frame: Frame) { return this.conn.send(frame); }
 
   async dispatch(frame: Frame) {
@@ -43,6 +49,7 @@ export class AgentSession {
       default: {
         const jobId = (frame.body as { jobId?: string }).jobId ?? '';
         const job = this.jobs.get(jobId);
+        if (!job && this.ended.has(jobId)) return;
         if (!job) throw new ProtocolError(ErrorCode.OutOfOrder, `unexpected frame: '${frame.kind}' for job '${jobId}', which is not running on this agent`);
         await job.onFrame(frame);
       }

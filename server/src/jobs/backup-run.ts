@@ -67,9 +67,14 @@ export class BackupRun implements JobChannel {
           return await this.onBatch(frame.body.batchId, frame.body.chunks);
         } catch (e) {
           const err = e as Error & { code?: string };
-          if (err.code !== 'CHUNK_HASH_MISMATCH') throw e;
-          this.finish(new Error(`backup failed: the agent sent a chunk that does not match its hash (${err.message})`));
-          throw new ProtocolError(ErrorCode.ChunkRejected, err.message);
+          if (err.code === 'CHUNK_HASH_MISMATCH') {
+            this.finish(new Error(`backup failed: the agent sent a chunk that does not match its hash (${err.message})`));
+            throw new ProtocolError(ErrorCode.ChunkRejected, err.message);
+          }
+          // A store failure (disk full, I/O error) fails this job with the store's own
+          // message; the agent is told and the connection stays up.
+          void this.d.session.send({ kind: 'jobFailed', body: { jobId: this.d.jobId, message: err.message } }).catch(() => {});
+          return this.finish(err);
         }
       case 'progress': {
         const p = frame.body;
