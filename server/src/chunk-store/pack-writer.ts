@@ -184,28 +184,38 @@ export class PackWriter {
     this.drain(p).catch(() => undefined);
   }
 
+  /**
+   * Starts (or joins) the one write loop of a pack. `draining` is cleared in a
+   * .finally() callback, which always runs after the assignment below — an
+   * async body that finished synchronously (empty queue) would otherwise clear
+   * it before it was set and leave a stale resolved promise that never writes
+   * again (records indexed but never written: a truncated pack).
+   */
   private drain(p: OpenPack): Promise<void> {
     if (this.closed) return Promise.resolve();
-    p.draining ??= (async () => {
-      try {
-        while (p.queue.length > 0) {
-          const s = p.queue[0]!;
-          try {
-            await this.d.write(p.fd, s.buf, s.pos);
-          } catch (err) {
-            this.writeError = toStoreError(err, this.d.layout.dir, `writing pack ${this.d.layout.packLabel(p.id)}`);
-            throw this.writeError;
-          }
-          p.queue.shift();
-          if (s.buf.buffer.byteLength === this.d.bufferSize && this.free.length < 2 && s.buf.byteOffset === 0) {
-            this.free.push(Buffer.from(s.buf.buffer, 0, this.d.bufferSize));
-          }
-        }
-      } finally {
-        p.draining = undefined;
-      }
-    })();
+    if (!p.draining) {
+      const run: Promise<void> = this.drainLoop(p).finally(() => {
+        if (p.draining === run) p.draining = undefined;
+      });
+      p.draining = run;
+    }
     return p.draining;
+  }
+
+  private async drainLoop(p: OpenPack): Promise<void> {
+    while (p.queue.length > 0) {
+      const s = p.queue[0]!;
+      try {
+        await this.d.write(p.fd, s.buf, s.pos);
+      } catch (err) {
+        this.writeError = toStoreError(err, this.d.layout.dir, `writing pack ${this.d.layout.packLabel(p.id)}`);
+        throw this.writeError;
+      }
+      p.queue.shift();
+      if (s.buf.buffer.byteLength === this.d.bufferSize && this.free.length < 2 && s.buf.byteOffset === 0) {
+        this.free.push(Buffer.from(s.buf.buffer, 0, this.d.bufferSize));
+      }
+    }
   }
 
   private async flushPack(p: OpenPack): Promise<void> {
