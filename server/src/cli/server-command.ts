@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { log } from '../log.js';
-import { startServer } from '../server.js';
 
 export function parseListen(s: string): { host: string; port: number } {
   const m = /^(?:\[?([^\]]*)\]?:)?(\d+)$/.exec(s);
@@ -18,6 +16,8 @@ export function serverCommand(program: Command) {
     .option('--tls-cert <file>', 'TLS certificate')
     .option('--insecure-plain', 'serve plain HTTP/ws without TLS (tests only)')
     .action(async (o: { listen: string; database?: string; tlsKey?: string; tlsCert?: string; insecurePlain?: boolean }) => {
+      // Loaded here, not at the top: the admin commands must start fast and need none of it.
+      const [{ startServer }, { log }] = await Promise.all([import('../server.js'), import('../log.js')]);
       const g = program.opts<{ data?: string }>();
       const dataDir = g.data ?? process.env.STRATA_DATA ?? './strata-data';
       const { host, port } = parseListen(o.listen);

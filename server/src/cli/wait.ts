@@ -7,8 +7,10 @@ const FINAL = new Set(['succeeded', 'failed', 'cancelled', 'warning']);
 export async function waitForJob(api: ApiClient, jobId: string, opts: { quiet?: boolean; intervalMs?: number } = {}): Promise<JobView & Record<string, unknown>> {
   const tty = process.stderr.isTTY;
   let lastPrint = 0;
+  let first = true;
   for (;;) {
-    const job = await api.get<JobView & Record<string, unknown>>(`/jobs/${jobId}`);
+    const job = await api.get<JobView & Record<string, unknown>>(`/jobs/${jobId}${first ? '' : `?waitMs=${opts.intervalMs ?? 500}`}`);
+    first = false;
     if (FINAL.has(job.state)) {
       if (tty && !opts.quiet) process.stderr.write('\r\x1b[K');
       return job;
@@ -20,6 +22,5 @@ export async function waitForJob(api: ApiClient, jobId: string, opts: { quiet?: 
         lastPrint = Date.now();
       }
     }
-    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 300));
   }
 }

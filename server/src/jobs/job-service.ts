@@ -87,6 +87,15 @@ export class JobService {
     return job;
   }
 
+  /** Resolves when the job ends or after `ms`, whichever is first (long polling for the CLI). */
+  async waitForEnd(jobId: string, ms: number): Promise<void> {
+    const r = this.running.get(jobId);
+    if (!r) return;
+    let t: NodeJS.Timeout | undefined;
+    await Promise.race([r.ended, new Promise<void>((res) => (t = setTimeout(res, ms)))]);
+    clearTimeout(t);
+  }
+
   /** Resolves once every backup that started before `time` (ms) has ended. */
   async waitForBackupsStartedBefore(time: number): Promise<void> {
     const pending = [...this.running.values()].filter((r) => r.job.type === 'backup' && r.startedMs < time).map((r) => r.ended);

@@ -19,6 +19,9 @@ export function jobRoutes(r: Router, ctx: ApiContext) {
     });
   });
   r.get('/jobs/:id', async (c) => {
+    // ?waitMs=N: answer when the job ends or after N ms (at most 10 s), so a waiting CLI hears at once.
+    const waitMs = Math.min(Number(c.query.waitMs ?? 0) || 0, 10_000);
+    if (waitMs > 0) await ctx.jobs.waitForEnd(c.params.id!, waitMs);
     c.body = await view(c.params.id!);
   });
   r.post('/jobs/:id/cancel', async (c) => {
