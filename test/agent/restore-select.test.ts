@@ -63,6 +63,20 @@ describe('restore of chosen paths and damaged stores', () => {
     expect(await compareTrees(path.join(snap, victim), victim)).toEqual([]);
   });
 
+  it('restores to an original location reached through a symlink (e.g. /home -> /data/home)', async () => {
+    const real = path.join(work.dir, 'real');
+    fs.mkdirSync(path.join(real, 'data'), { recursive: true });
+    fs.writeFileSync(path.join(real, 'data', 'f'), 'content');
+    fs.symlinkSync(real, path.join(work.dir, 'via'));
+    const s = new FakeStore();
+    const b = await backup(s, [path.join(work.dir, 'via', 'data')], path.join(work.dir, 'cache-via'));
+    fs.rmSync(path.join(real, 'data', 'f'));
+    const r = await restore(s, b.result.root, '');
+    expect(r.warnings).toEqual([]);
+    expect(fs.readFileSync(path.join(real, 'data', 'f'), 'utf8')).toBe('content');
+    expect(fs.lstatSync(path.join(work.dir, 'via')).isSymbolicLink()).toBe(true);
+  });
+
   it('fails naming the path and digest when a file chunk is corrupt, and leaves no partial file', async () => {
     const s = new FakeStore();
     for (const [k, v] of store.chunks) s.chunks.set(k, v);

@@ -79,6 +79,7 @@ export async function runBackup(opts: BackupOptions): Promise<BackupResult> {
     ctx.onProgress?.({ ...ctx.counters, bytesSent: ctx.uploader.bytesSent });
     return { root, files: ctx.files, dirs: ctx.dirs, bytes: ctx.bytes, warnings: warnings.result() };
   } catch (e) {
+    await ctx.fileSlots.drain().catch(() => {}); // files still being read end at their next step
     await ctx.uploader.abandon(e);
     await cache.abort();
     throw e;

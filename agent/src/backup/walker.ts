@@ -40,84 +40,29 @@ type StatResult = { ok: true; st: BigIntStats } | { ok: false; err: unknown };
  * pattern left to check). Returns null if the folder vanished.
  */
 export async function walkDir(w: Walk, abs: Buffer, point: Buffer, rel: string[], prev: PrevTree | null, all: boolean, isSource: boolean): Promise<DirResult | null> {
-  const { ctx, filter } = w;
+  const { ctx } = w;
   checkAborted(ctx.signal);
   report(ctx, abs);
-  let names: Buffer[];
-  try {
-    names = await readdir(abs, { encoding: 'buffer' });
-  } catch (e) {
-    if (isSource) throw new AgentError('SOURCE_UNREADABLE', `source folder ${showPath(abs)} cannot be listed: ${(e as Error).message}`);
-    if (errCode(e) === 'ENOENT' || errCode(e) === 'ENOTDIR') {
-      ctx.warnings.add(`${showPath(abs)}: vanished during the backup; skipped`);
-      return null;
-    }
-    ctx.warnings.add(`${showPath(abs)}: cannot list folder (${errCode(e) ?? (e as Error).message}); recorded empty`);
-    names = [];
-  }
-  names.sort(Buffer.compare);
+  const names = await listDir(ctx, abs, isSource);
+  if (!names) return null;
   const previous = new Map<string, Entry>();
   for (const e of prev?.tree.entries ?? []) previous.set(asBuffer(e.name).toString('latin1'), e);
-
-  // lstat runs up to statAhead entries ahead of the entry being handled.
-  const n = names.length;
-  const rels: (string[] | null)[] = new Array(n).fill(null);
-  const stats: (Promise<StatResult> | null)[] = new Array(n).fill(null);
-  let started = 0;
-  const ensure = (upTo: number) => {
-    for (; started < Math.min(upTo, n); started++) {
-      const childRel = [...rel, names[started]!.toString('utf8')];
-      if (filter.excluded(childRel)) continue;
-      rels[started] = childRel;
-      stats[started] = lstat(joinPath(abs, names[started]!), { bigint: true }).then((st) => ({ ok: true as const, st }), (err: unknown) => ({ ok: false as const, err }));
-    }
-  };
-
+  const stats = new StatWindow(w.filter, abs, rel, names, ctx.tuning.statAhead);
   // Results in name order; files are read a few at a time (ctx.fileSlots), folders one by one.
   const slots: Promise<Entry | null>[] = [];
-  for (let i = 0; i < n; i++) {
-    ensure(i + 1 + ctx.tuning.statAhead);
-    const pending = stats[i];
-    const childRel = rels[i];
-    if (!pending || !childRel) continue; // excluded
-    stats[i] = null;
-    const name = names[i]!;
-    const childAbs = joinPath(abs, name);
-    const r = await pending;
+  for (let i = 0; i < names.length; i++) {
+    const next = stats.take(i);
+    if (!next) continue; // excluded
+    const r = await next.stat;
+    const childAbs = joinPath(abs, names[i]!);
     if (!r.ok) {
       warnFile(ctx, childAbs, r.err, 'stat');
       continue;
     }
     checkAborted(ctx.signal);
-    const st = r.st;
-    const before = previous.get(name.toString('latin1'));
-    if (st.isDirectory()) {
-      const childAll = all || filter.included(childRel);
-      if (!childAll && !filter.mayIncludeBelow(childRel)) continue;
-      const prevTree = before?.type === EntryType.Dir ? await loadPrev(ctx, before.chunks) : null;
-      const sub = await walkDir(w, childAbs, joinPath(point, name), childRel, prevTree, childAll, false);
-      if (!sub) continue;
-      const e = statEntry(name, EntryType.Dir, st);
-      e.chunks = sub.chunks;
-      e.size = sub.size;
-      slots.push(Promise.resolve(e));
-      ctx.dirs++;
-      continue;
-    }
-    if (!all && !filter.included(childRel)) continue;
-    report(ctx, childAbs);
-    const task = () => fileLike(ctx, childAbs, joinPath(point, name), name, st, before).then((e) => counted(ctx, e));
-    if (st.isFile() && (st.nlink > 1n || st.size > SERIAL_SIZE)) {
-      // Hard-link first names must be decided in walk order, and a large file keeps the
-      // hashing thread busy on its own (reading several would only hold more blocks in memory).
-      await ctx.fileSlots.drain();
-      slots.push(Promise.resolve(await task()));
-    } else {
-      await ctx.fileSlots.acquire();
-      const p = task().finally(() => ctx.fileSlots.release());
-      p.catch(() => {}); // awaited below; this only keeps an early failure from being reported as unhandled
-      slots.push(p);
-    }
+    const child: Child = { abs: childAbs, point: joinPath(point, names[i]!), rel: next.rel, name: names[i]!, st: r.st, before: previous.get(names[i]!.toString('latin1')) };
+    const slot = await walkEntry(w, child, all);
+    if (slot) slots.push(slot.entry);
   }
   const entries: Entry[] = [];
   let size = 0;
@@ -127,6 +72,86 @@ export async function walkDir(w: Walk, abs: Buffer, point: Buffer, rel: string[]
     if (e.type === EntryType.File || e.type === EntryType.Dir) size += e.size;
   }
   return { chunks: await storeTree(ctx, { entries }, prev?.hashes), size };
+}
+
+/** The folder's names sorted by bytes; null if it vanished (warned); [] if unlistable (warned). */
+async function listDir(ctx: RunContext, abs: Buffer, isSource: boolean): Promise<Buffer[] | null> {
+  try {
+    return (await readdir(abs, { encoding: 'buffer' })).sort(Buffer.compare);
+  } catch (e) {
+    if (isSource) throw new AgentError('SOURCE_UNREADABLE', `source folder ${showPath(abs)} cannot be listed: ${(e as Error).message}`);
+    if (errCode(e) === 'ENOENT' || errCode(e) === 'ENOTDIR') {
+      ctx.warnings.add(`${showPath(abs)}: vanished during the backup; skipped`);
+      return null;
+    }
+    ctx.warnings.add(`${showPath(abs)}: cannot list folder (${errCode(e) ?? (e as Error).message}); recorded empty`);
+    return [];
+  }
+}
+
+/** lstat of a folder's entries, running up to `ahead` entries in front of the one being handled. */
+class StatWindow {
+  private readonly rels: (string[] | null)[];
+  private readonly stats: (Promise<StatResult> | null)[];
+  private started = 0;
+
+  constructor(private readonly filter: PathFilter, private readonly abs: Buffer, private readonly rel: string[], private readonly names: Buffer[], private readonly ahead: number) {
+    this.rels = new Array(names.length).fill(null);
+    this.stats = new Array(names.length).fill(null);
+  }
+
+  /** Entry i's path below the source and its lstat, or null if it is excluded. */
+  take(i: number): { rel: string[]; stat: Promise<StatResult> } | null {
+    for (const end = Math.min(i + 1 + this.ahead, this.names.length); this.started < end; this.started++) {
+      const k = this.started;
+      const childRel = [...this.rel, this.names[k]!.toString('utf8')];
+      if (this.filter.excluded(childRel)) continue;
+      this.rels[k] = childRel;
+      this.stats[k] = lstat(joinPath(this.abs, this.names[k]!), { bigint: true })
+        .then((st) => ({ ok: true as const, st }), (err: unknown) => ({ ok: false as const, err }));
+    }
+    const stat = this.stats[i];
+    const rel = this.rels[i];
+    this.stats[i] = null;
+    this.rels[i] = null;
+    return stat && rel ? { rel, stat } : null;
+  }
+}
+
+interface Child { abs: Buffer; point: Buffer; rel: string[]; name: Buffer; st: BigIntStats; before: Entry | undefined }
+
+/**
+ * One entry of a folder: a sub-folder is walked now; a file-like entry is
+ * started (a few run at once) and its result comes later (wrapped, so that
+ * awaiting walkEntry does not wait for it). Null: left out.
+ */
+async function walkEntry(w: Walk, c: Child, all: boolean): Promise<{ entry: Promise<Entry | null> } | null> {
+  const { ctx, filter } = w;
+  if (c.st.isDirectory()) {
+    const childAll = all || filter.included(c.rel);
+    if (!childAll && !filter.mayIncludeBelow(c.rel)) return null;
+    const prevTree = c.before?.type === EntryType.Dir ? await loadPrev(ctx, c.before.chunks) : null;
+    const sub = await walkDir(w, c.abs, c.point, c.rel, prevTree, childAll, false);
+    if (!sub) return null;
+    const e = statEntry(c.name, EntryType.Dir, c.st);
+    e.chunks = sub.chunks;
+    e.size = sub.size;
+    ctx.dirs++;
+    return { entry: Promise.resolve(e) };
+  }
+  if (!all && !filter.included(c.rel)) return null;
+  report(ctx, c.abs);
+  const task = () => fileLike(ctx, c.abs, c.point, c.name, c.st, c.before).then((e) => counted(ctx, e));
+  if (c.st.isFile() && (c.st.nlink > 1n || c.st.size > SERIAL_SIZE)) {
+    // Hard-link first names must be decided in walk order, and a large file keeps the
+    // hashing thread busy on its own (reading several would only hold more blocks in memory).
+    await ctx.fileSlots.drain();
+    return { entry: Promise.resolve(await task()) };
+  }
+  await ctx.fileSlots.acquire();
+  const entry = task().finally(() => ctx.fileSlots.release());
+  entry.catch(() => {}); // awaited by the folder; this only keeps an early failure from being reported as unhandled
+  return { entry };
 }
 
 function counted(ctx: RunContext, e: Entry | null): Entry | null {

@@ -88,7 +88,9 @@ class Restorer {
         ok = (await this.out.guard(dir, () => ensureDir(dir, this.opts.overwrite, this.warnings.add, this.original, 0o755))) !== null;
       }
       if (!ok) continue;
-      const dest = parts.length ? joinPath(dir, parts[parts.length - 1]!) : this.target;
+      let dest = parts.length ? joinPath(dir, parts[parts.length - 1]!) : this.target;
+      // At the original location the root folder's own path may lead through symlinks (e.g. /home -> /data/home).
+      if (this.original) dest = await realpath(dest, { encoding: 'buffer' }).catch(() => dest);
       this.rootDests[ri] = dest;
       await this.dir(this.rootTree.entries[ri]!, dest, name, { root: ri, comps: [] }, state, this.original);
     }
