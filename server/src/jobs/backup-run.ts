@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, MAX_BATCH_ITEMS, ProtocolError, type Chunk, type Frame } from '@strata/protocol';
-import type { ChunkStore } from '../chunk-store/index.js';
+import type { ChunkStore, RefList } from '../chunk-store/index.js';
 import type { Catalog } from '../catalog/index.js';
 import type { DataSourceRecord, RecoveryPoint } from '../catalog/types.js';
 import type { AgentSession, JobChannel } from '../gateway/session.js';
@@ -28,7 +28,7 @@ export interface BackupRunDeps {
 
 export interface BackupOutcome { point: RecoveryPoint; warnings: string[] }
 
-type RefLookup = { has(hash: Buffer): boolean | Promise<boolean>; close(): void };
+type RefLookup = RefList;
 
 export class BackupRun implements JobChannel {
   private done!: (p: BackupOutcome) => void;
@@ -118,7 +118,7 @@ export class BackupRun implements JobChannel {
     for (let i = 0; i < hashes.length; i++) {
       const h = Buffer.from(hashes[i]!.buffer, hashes[i]!.byteOffset, hashes[i]!.byteLength);
       for (const r of refs) {
-        if (await r.has(h)) {
+        if (r.has(h)) {
           // Pin the chunk against a running GC before the agent relies on it; if GC
           // already removed it, the agent must upload it again.
           if (this.d.store.markInUse(h)) have[i >> 3]! |= 1 << (i & 7);
@@ -143,7 +143,9 @@ export class BackupRun implements JobChannel {
   private async onCommit(root: Uint8Array[], c: { files: number; dirs: number; bytes: number; warnings: string[] }) {
     const { store, catalog, source, jobId, parent, session } = this.d;
     await store.flush();
-    const { hashes, missing } = await collectPointChunks(store, root);
+    const refs = await this.ownRefs();
+    const known = (h: Buffer) => refs.some((r) => r.has(h));
+    const { hashes, missing } = await collectPointChunks(store, root, known);
     if (missing.length) {
       throw new Error(`backup refused: ${missing.length} referenced chunk(s) are not in the store, e.g. ${missing[0]}`);
     }

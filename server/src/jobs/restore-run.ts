@@ -4,8 +4,8 @@
  * against the point's ref list, so a restore cannot read other data), each
  * read back and hash-checked by the store.
  */
-import { ErrorCode, type Frame } from '@strata/protocol';
-import type { ChunkStore } from '../chunk-store/index.js';
+import { ErrorCode, type Chunk, type Frame } from '@strata/protocol';
+import type { ChunkStore, RefList } from '../chunk-store/index.js';
 import type { RecoveryPoint } from '../catalog/types.js';
 import type { AgentSession, JobChannel } from '../gateway/session.js';
 import type { LiveProgress } from './progress.js';
@@ -21,13 +21,29 @@ export interface RestoreRunDeps {
   progress: LiveProgress;
 }
 
+const READ_CONCURRENCY = 16;
+
+/** Maps with at most `limit` calls in flight; results in input order. */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (x: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
 export interface RestoreOutcome { files: number; bytes: number; warnings: string[] }
 
 export class RestoreRun implements JobChannel {
   private done!: (r: RestoreOutcome) => void;
   private failed!: (e: Error) => void;
   readonly result = new Promise<RestoreOutcome>((res, rej) => { this.done = res; this.failed = rej; });
-  private refs: { has(h: Buffer): boolean | Promise<boolean>; close(): void } | null = null;
+  private refs: RefList | null = null;
   private finished = false;
 
   constructor(private d: RestoreRunDeps) {
@@ -56,24 +72,26 @@ export class RestoreRun implements JobChannel {
     if (this.finished) return;
     switch (frame.kind) {
       case 'chunkRequest': {
-        const chunks = [];
-        for (const h of frame.body.hashes) {
-          const hash = Buffer.from(h);
-          if (!(await this.refs!.has(hash))) {
+        const hashes = frame.body.hashes.map((h) => Buffer.from(h));
+        for (const hash of hashes) {
+          if (!this.refs!.has(hash)) {
             this.finish(new Error(`agent asked for chunk ${hash.toString('hex')}, which point ${this.d.point.id} does not reference`));
             return this.d.session.conn.fail(ErrorCode.NotFound, `chunk ${hash.toString('hex')} is not part of the point being restored`);
           }
-          let c;
-          try {
-            c = await this.d.store.getStored(hash);
-          } catch (e) {
-            // A damaged or missing chunk fails this restore with the store's message; the agent stops too.
-            void this.d.session.send({ kind: 'jobFailed', body: { jobId: this.d.jobId, message: (e as Error).message } }).catch(() => {});
-            return this.finish(e as Error);
-          }
-          chunks.push({ hash: c.hash, compression: c.compression, rawSize: c.rawSize, data: c.data });
-          this.d.progress.bytesSent += c.data.length;
         }
+        let chunks: Chunk[];
+        try {
+          // Reads overlap (bounded): each is a positioned read plus a hash check.
+          chunks = await mapLimit(hashes, READ_CONCURRENCY, async (hash) => {
+            const c = await this.d.store.getStored(hash);
+            return { hash: c.hash, compression: c.compression, rawSize: c.rawSize, data: c.data };
+          });
+        } catch (e) {
+          // A damaged or missing chunk fails this restore with the store's message; the agent stops too.
+          void this.d.session.send({ kind: 'jobFailed', body: { jobId: this.d.jobId, message: (e as Error).message } }).catch(() => {});
+          return this.finish(e as Error);
+        }
+        for (const c of chunks) this.d.progress.bytesSent += c.data.length;
         await this.d.session.send({ kind: 'chunkBatch', body: { jobId: this.d.jobId, batchId: frame.body.batchId, chunks } });
         return;
       }
