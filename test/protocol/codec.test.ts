@@ -89,3 +89,12 @@ describe('tree format', () => {
     expect(back.entries[0]!.mode).toBe(0o4755);
   });
 });
+
+describe('generated schema source', () => {
+  it('protocol/src/proto-source.ts matches strata.proto (run `npm run gen:proto`)', async () => {
+    const fs = await import('node:fs');
+    // @ts-expect-error plain .mjs script without types
+    const gen = await import('../../scripts/gen-proto.mjs');
+    expect(fs.readFileSync(gen.outPath, 'utf8')).toBe(gen.render(fs.readFileSync(gen.sourcePath, 'utf8')));
+  });
+});

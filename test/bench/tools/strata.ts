@@ -22,21 +22,26 @@ import { dirBytes } from '../tree.js';
 import type { PhaseSample, ToolRunner, ToolSession } from './tool.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const SERVER_MAIN = join(REPO_ROOT, 'server/src/cli/main.ts');
-const AGENT_MAIN = join(REPO_ROOT, 'agent/src/cli/main.ts');
-/** Arguments for `node` to run a TypeScript CLI entry point. */
-const tsx = (main: string, ...args: string[]): string[] => ['--import', 'tsx', main, ...args];
+// The bench runs the built bundles (`npm run build`, done by run.ts first), as a
+// production install would: plain JavaScript, no TypeScript transform at start-up.
+const SERVER_MAIN = join(REPO_ROOT, 'server/dist/strata.mjs');
+const AGENT_MAIN = join(REPO_ROOT, 'agent/dist/strata-agent.mjs');
+/** Arguments for `node` to run a built CLI entry point. */
+const tsx = (main: string, ...args: string[]): string[] => [main, ...args];
 
 interface Job { id: string; state: string; bytesSent?: number; bytesStored?: number; filesChanged?: number; durationMs?: number }
 interface Agent { id: string; name: string; online: boolean }
 
 export const strata: ToolRunner = {
   name: 'strata',
-  settings: 'strata: server + agent daemons over loopback TLS WebSocket, chunk store zstd, unencrypted short-term store',
+  settings: 'strata: server + agent daemons (esbuild bundles) over loopback TLS WebSocket, chunk store zstd, unencrypted short-term store',
   sentMeaning: 'job.bytesSent (bytes the agent sent to the server over loopback)',
   async prepare() {
+    // Always build from the current sources, so the bench never measures a stale bundle.
+    const { buildAll } = await import(join(REPO_ROOT, 'scripts/build.mjs'));
+    await buildAll();
     const missing = [SERVER_MAIN, AGENT_MAIN].filter((p) => !existsSync(p));
-    if (missing.length) throw new Error(`Strata binaries not found: ${missing.join(', ')} (server/agent CLI not built yet?)`);
+    if (missing.length) throw new Error(`Strata bundles not found after the build: ${missing.join(', ')}`);
   },
   async open(workDir, source) {
     const dataDir = join(workDir, 'strata-data');
