@@ -144,16 +144,23 @@ export class BackupRun implements JobChannel {
     const { store, catalog, source, jobId, parent, session } = this.d;
     await store.flush();
     const refs = await this.ownRefs();
-    const known = (h: Buffer) => refs.some((r) => r.has(h));
-    const { hashes, missing } = await collectPointChunks(store, root, known);
-    if (missing.length) {
-      throw new Error(`backup refused: ${missing.length} referenced chunk(s) are not in the store, e.g. ${missing[0]}`);
-    }
+    const rootHex = root.map((h) => Buffer.from(h).toString('hex'));
     const pointId = randomUUID();
-    await store.refs.write(pointId, hashes);
+    if (parent && refs.length && refs[0]!.pointId === parent.id && sameRoot(parent.root, rootHex)) {
+      // Nothing changed: the same root means the same tree, so the parent's
+      // (verified, live) ref list is exactly this point's.
+      await store.refs.write(pointId, refs[0]!.iterate());
+    } else {
+      const known = (h: Buffer) => refs.some((r) => r.has(h));
+      const { hashes, missing } = await collectPointChunks(store, root, known);
+      if (missing.length) {
+        throw new Error(`backup refused: ${missing.length} referenced chunk(s) are not in the store, e.g. ${missing[0]}`);
+      }
+      await store.refs.write(pointId, hashes);
+    }
     const point = await catalog.createRecoveryPoint({
       id: pointId, dataSourceId: source.id, agentId: source.agentId, jobId,
-      root: root.map((h) => Buffer.from(h).toString('hex')),
+      root: rootHex,
       files: c.files, dirs: c.dirs, bytes: c.bytes, bytesAdded: this.d.progress.bytesStored,
       parentPointId: parent?.id ?? null, location: 'disk',
     });
@@ -177,3 +184,5 @@ export class BackupRun implements JobChannel {
     this.refs = null;
   }
 }
+
+const sameRoot = (a: string[], b: string[]) => a.length === b.length && a.every((h, i) => h === b[i]);
