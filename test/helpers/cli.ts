@@ -66,8 +66,8 @@ function daemon(script: string, args: string[], ready: RegExp | null, env: Recor
 export interface ServerProc extends Daemon { url: string; dataDir: string; env: Record<string, string> }
 
 /** Starts `strata server` on a free port; `env` is what the admin CLI needs to reach it. */
-export async function startServerProc(dataDir: string, opts: { database?: string; extraArgs?: string[] } = {}): Promise<ServerProc> {
-  const args = ['server', '--data', dataDir, '--listen', '127.0.0.1:0', ...(opts.database ? ['--database', opts.database] : []), ...(opts.extraArgs ?? [])];
+export async function startServerProc(dataDir: string, opts: { database?: string; extraArgs?: string[]; listen?: string } = {}): Promise<ServerProc> {
+  const args = ['server', '--data', dataDir, '--listen', opts.listen ?? '127.0.0.1:0', ...(opts.database ? ['--database', opts.database] : []), ...(opts.extraArgs ?? [])];
   const d = await daemon(SERVER_CLI, args, /listening on (\S+)/);
   const url = d.match![1]!;
   return { ...d, url, dataDir, env: { STRATA_DATA: dataDir, STRATA_URL: url } };
