@@ -4,10 +4,12 @@ import { ProtocolError } from './errors.js';
 import { ErrorCode, type Frame, type FrameKind } from './messages.js';
 import { FrameType } from './schema.js';
 import { validateBody } from './validate.js';
+import { encodeChunkBatchFrame } from './fast-batch.js';
 
 const DEFAULTS = { longs: Number, enums: Number, bytes: Buffer, defaults: true, arrays: true, oneofs: true } as const;
 
 export function encodeFrame(frame: Frame): Uint8Array {
+  if (frame.kind === 'chunkBatch') return encodeChunkBatchFrame(frame.body);
   return FrameType.encode(FrameType.fromObject({ [frame.kind]: frame.body })).finish();
 }
 

@@ -98,3 +98,19 @@ describe('generated schema source', () => {
     expect(fs.readFileSync(gen.outPath, 'utf8')).toBe(gen.render(fs.readFileSync(gen.sourcePath, 'utf8')));
   });
 });
+
+describe('the fast ChunkBatch encoder', () => {
+  it('writes what the generic decoder reads back exactly, for odd sizes and values', async () => {
+    const { randomBytes } = await import('node:crypto');
+    const chunks = [0, 1, 127, 128, 16383, 16384, 65536].map((n, i) => ({ hash: randomBytes(32), compression: i % 2, rawSize: n * 3 + 300, data: randomBytes(n) }));
+    for (const batchId of [0, 1, 300, 2 ** 32 - 1]) {
+      const f = decodeFrame(encodeFrame({ kind: 'chunkBatch', body: { jobId: 'job_7.x-1', batchId, chunks } }));
+      expect(f.kind).toBe('chunkBatch');
+      if (f.kind !== 'chunkBatch') return;
+      expect(f.body.jobId).toBe('job_7.x-1');
+      expect(f.body.batchId).toBe(batchId);
+      expect(f.body.chunks.map((c) => [Buffer.from(c.hash).toString('hex'), c.compression, c.rawSize, Buffer.from(c.data).toString('hex')]))
+        .toEqual(chunks.map((c) => [c.hash.toString('hex'), c.compression, c.rawSize, c.data.toString('hex')]));
+    }
+  });
+});

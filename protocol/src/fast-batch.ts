@@ -1,0 +1,70 @@
+/**
+ * A hand-written encoder for the hot frame, Frame{chunk_batch}: every backed-up
+ * and restored byte travels in one. protobufjs's generic writer ran at ~1.3 GB/s
+ * here (1.6 s of CPU per 2 GiB); this one computes the exact size, allocates
+ * once and copies each chunk's data once. Output is plain protobuf: the generic
+ * decoder reads it (test/protocol/codec.test.ts checks the round trip).
+ */
+import type { ChunkBatch } from './messages.js';
+
+const FRAME_CHUNK_BATCH_TAG = (13 << 3) | 2; // Frame.chunk_batch = 13, length-delimited
+
+const varintSize = (v: number): number => {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 128);
+    n++;
+  }
+  return n;
+};
+
+function writeVarint(buf: Buffer, pos: number, v: number): number {
+  while (v >= 0x80) {
+    buf[pos++] = (v & 0x7f) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  buf[pos++] = v;
+  return pos;
+}
+
+const chunkBodySize = (hashLen: number, compression: number, rawSize: number, dataLen: number) =>
+  1 + varintSize(hashLen) + hashLen + 1 + varintSize(compression) + 1 + varintSize(rawSize) + 1 + varintSize(dataLen) + dataLen;
+
+export function encodeChunkBatchFrame(b: ChunkBatch): Uint8Array {
+  const jobId = Buffer.from(b.jobId, 'utf8');
+  let body = 1 + varintSize(jobId.length) + jobId.length + 1 + varintSize(b.batchId);
+  const sizes = new Array<number>(b.chunks.length);
+  for (let i = 0; i < b.chunks.length; i++) {
+    const c = b.chunks[i]!;
+    const s = chunkBodySize(c.hash.length, c.compression, c.rawSize, c.data.length);
+    sizes[i] = s;
+    body += 1 + varintSize(s) + s;
+  }
+  const out = Buffer.allocUnsafe(1 + varintSize(body) + body);
+  let p = 0;
+  out[p++] = FRAME_CHUNK_BATCH_TAG;
+  p = writeVarint(out, p, body);
+  out[p++] = 0x0a; // job_id = 1
+  p = writeVarint(out, p, jobId.length);
+  p += jobId.copy(out, p);
+  out[p++] = 0x10; // batch_id = 2
+  p = writeVarint(out, p, b.batchId);
+  for (let i = 0; i < b.chunks.length; i++) {
+    const c = b.chunks[i]!;
+    out[p++] = 0x1a; // chunks = 3
+    p = writeVarint(out, p, sizes[i]!);
+    out[p++] = 0x0a; // hash = 1
+    p = writeVarint(out, p, c.hash.length);
+    out.set(c.hash, p);
+    p += c.hash.length;
+    out[p++] = 0x10; // compression = 2
+    p = writeVarint(out, p, c.compression);
+    out[p++] = 0x18; // raw_size = 3
+    p = writeVarint(out, p, c.rawSize);
+    out[p++] = 0x22; // data = 4
+    p = writeVarint(out, p, c.data.length);
+    out.set(c.data, p);
+    p += c.data.length;
+  }
+  return out;
+}
