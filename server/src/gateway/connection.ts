@@ -12,12 +12,22 @@ import {
 import type { Logger } from '../log.js';
 
 const MAX_QUEUED_FRAMES = 16;
+/**
+ * Frames answered on a lane of their own, so they never wait behind chunk
+ * batches being written: a "which chunks do you lack?" reply does not depend
+ * on uploads in flight (those chunks are not in the agent's recovery points
+ * yet), and an agent that waits for it would otherwise stall. Everything else,
+ * BackupCommit above all, stays strictly in order behind the batches.
+ */
+const FAST_LANE: ReadonlySet<Frame['kind']> = new Set<Frame['kind']>(['chunkQuery', 'ping', 'progress']);
 
 export type FrameHandler = (frame: Frame) => Promise<void> | void;
 
 export class AgentConnection {
   private queue: Frame[] = [];
   private busy = false;
+  private fastQueue: Frame[] = [];
+  private fastBusy = false;
   private closed = false;
   private handler: FrameHandler = () => {};
   readonly closedPromise: Promise<void>;
@@ -48,6 +58,7 @@ export class AgentConnection {
     if (this.closed) return;
     this.closed = true;
     this.queue = [];
+    this.fastQueue = [];
     this.log.warn({ code: ErrorCode[code], reason: message }, 'closing agent connection');
     try {
       this.ws.send(encodeFrame({ kind: 'error', body: { code, message, jobId } }), { binary: true }, () => {
@@ -73,6 +84,12 @@ export class AgentConnection {
       if (e instanceof ProtocolError) return this.fail(e.code, e.message);
       return this.fail(ErrorCode.MalformedFrame, `malformed frame: ${(e as Error).message}`);
     }
+    if (FAST_LANE.has(frame.kind)) {
+      this.fastQueue.push(frame);
+      if (this.fastQueue.length >= MAX_QUEUED_FRAMES && !this.ws.isPaused) this.ws.pause();
+      void this.pumpFast();
+      return;
+    }
     this.queue.push(frame);
     if (this.queue.length >= MAX_QUEUED_FRAMES && !this.ws.isPaused) this.ws.pause();
     void this.pump();
@@ -84,20 +101,44 @@ export class AgentConnection {
     try {
       while (this.queue.length && !this.closed) {
         const frame = this.queue.shift()!;
-        if (this.queue.length < MAX_QUEUED_FRAMES / 2 && this.ws.isPaused) this.ws.resume();
-        try {
-          await this.handler(frame);
-        } catch (e) {
-          if (e instanceof ProtocolError) this.fail(e.code, e.message);
-          else {
-            this.log.error({ err: e }, 'error while handling an agent frame');
-            this.fail(ErrorCode.Internal, `server error: ${(e as Error).message}`);
-          }
-        }
+        this.maybeResume();
+        await this.handle(frame);
       }
     } finally {
       this.busy = false;
-      if (this.ws.isPaused && !this.closed) this.ws.resume();
+      this.maybeResume();
+    }
+  }
+
+  private async pumpFast() {
+    if (this.fastBusy) return;
+    this.fastBusy = true;
+    try {
+      while (this.fastQueue.length && !this.closed) {
+        const frame = this.fastQueue.shift()!;
+        this.maybeResume();
+        await this.handle(frame);
+      }
+    } finally {
+      this.fastBusy = false;
+      this.maybeResume();
+    }
+  }
+
+  private maybeResume() {
+    const low = MAX_QUEUED_FRAMES / 2;
+    if (this.ws.isPaused && !this.closed && this.queue.length < low && this.fastQueue.length < low) this.ws.resume();
+  }
+
+  private async handle(frame: Frame) {
+    try {
+      await this.handler(frame);
+    } catch (e) {
+      if (e instanceof ProtocolError) this.fail(e.code, e.message);
+      else {
+        this.log.error({ err: e }, 'error while handling an agent frame');
+        this.fail(ErrorCode.Internal, `server error: ${(e as Error).message}`);
+      }
     }
   }
 }
