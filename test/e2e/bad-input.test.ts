@@ -121,4 +121,16 @@ describe('bad input through the CLI and the gateway', () => {
   });
 });
 
+describe('a revoked agent', () => {
+  it('is disconnected, cannot reconnect, and its daemon stops with a clear error (exit 3)', async () => {
+    const exited = new Promise<number | null>((r) => agent.proc.once('exit', (code) => r(code)));
+    await ok(cli(['agents', 'revoke', agent.name]));
+    expect(await exited).toBe(3);
+    expect(agent.output()).toMatch(/revoked/);
+    const list = await okJson<Array<{ name: string; online: boolean; revokedAt: string | null }>>(cli(['agents', 'list', '--json']));
+    expect(list.find((a) => a.name === agent.name)).toMatchObject({ online: false, revokedAt: expect.any(String) });
+    expect((await cli(['backup', (await okJson<Array<{ id: string }>>(cli(['sources', 'list', '--json'])))[0]!.id])).code).toBe(5);
+  });
+});
+
 const storeStats = () => okJson<{ bytesOnDisk: number; chunks: number }>(cli(['store', '--json']));
