@@ -21,13 +21,13 @@ const MAX_QUEUED_FRAMES = 16;
  */
 const FAST_LANE: ReadonlySet<Frame['kind']> = new Set<Frame['kind']>(['chunkQuery', 'ping', 'progress']);
 
+interface Lane { frames: Frame[]; busy: boolean }
+
 export type FrameHandler = (frame: Frame) => Promise<void> | void;
 
 export class AgentConnection {
-  private queue: Frame[] = [];
-  private busy = false;
-  private fastQueue: Frame[] = [];
-  private fastBusy = false;
+  private main: Lane = { frames: [], busy: false };
+  private fast: Lane = { frames: [], busy: false };
   private closed = false;
   private handler: FrameHandler = () => {};
   readonly closedPromise: Promise<void>;
@@ -57,8 +57,8 @@ export class AgentConnection {
   fail(code: ErrorCode, message: string, jobId = '') {
     if (this.closed) return;
     this.closed = true;
-    this.queue = [];
-    this.fastQueue = [];
+    this.main.frames = [];
+    this.fast.frames = [];
     this.log.warn({ code: ErrorCode[code], reason: message }, 'closing agent connection');
     try {
       this.ws.send(encodeFrame({ kind: 'error', body: { code, message, jobId } }), { binary: true }, () => {
@@ -84,50 +84,31 @@ export class AgentConnection {
       if (e instanceof ProtocolError) return this.fail(e.code, e.message);
       return this.fail(ErrorCode.MalformedFrame, `malformed frame: ${(e as Error).message}`);
     }
-    if (FAST_LANE.has(frame.kind)) {
-      this.fastQueue.push(frame);
-      if (this.fastQueue.length >= MAX_QUEUED_FRAMES && !this.ws.isPaused) this.ws.pause();
-      void this.pumpFast();
-      return;
-    }
-    this.queue.push(frame);
-    if (this.queue.length >= MAX_QUEUED_FRAMES && !this.ws.isPaused) this.ws.pause();
-    void this.pump();
+    const lane = FAST_LANE.has(frame.kind) ? this.fast : this.main;
+    lane.frames.push(frame);
+    if (lane.frames.length >= MAX_QUEUED_FRAMES && !this.ws.isPaused) this.ws.pause();
+    void this.pump(lane);
   }
 
-  private async pump() {
-    if (this.busy) return;
-    this.busy = true;
+  /** Handles one lane's frames strictly in order, one at a time. */
+  private async pump(lane: Lane) {
+    if (lane.busy) return;
+    lane.busy = true;
     try {
-      while (this.queue.length && !this.closed) {
-        const frame = this.queue.shift()!;
+      while (lane.frames.length && !this.closed) {
+        const frame = lane.frames.shift()!;
         this.maybeResume();
         await this.handle(frame);
       }
     } finally {
-      this.busy = false;
-      this.maybeResume();
-    }
-  }
-
-  private async pumpFast() {
-    if (this.fastBusy) return;
-    this.fastBusy = true;
-    try {
-      while (this.fastQueue.length && !this.closed) {
-        const frame = this.fastQueue.shift()!;
-        this.maybeResume();
-        await this.handle(frame);
-      }
-    } finally {
-      this.fastBusy = false;
+      lane.busy = false;
       this.maybeResume();
     }
   }
 
   private maybeResume() {
     const low = MAX_QUEUED_FRAMES / 2;
-    if (this.ws.isPaused && !this.closed && this.queue.length < low && this.fastQueue.length < low) this.ws.resume();
+    if (this.ws.isPaused && !this.closed && this.main.frames.length < low && this.fast.frames.length < low) this.ws.resume();
   }
 
   private async handle(frame: Frame) {
