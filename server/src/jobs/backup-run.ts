@@ -10,7 +10,8 @@ import { ErrorCode, MAX_BATCH_ITEMS, ProtocolError, type Chunk, type Frame } fro
 import type { ChunkStore, RefList } from '../chunk-store/index.js';
 import type { Catalog } from '../catalog/index.js';
 import type { DataSourceRecord, RecoveryPoint } from '../catalog/types.js';
-import type { AgentSession, JobChannel } from '../gateway/session.js';
+import type { AgentSession } from '../gateway/session.js';
+import { JobRun } from './job-run.js';
 import { collectPointChunks } from '../services/point-tree.js';
 import type { LiveProgress } from './progress.js';
 
@@ -30,15 +31,11 @@ export interface BackupOutcome { point: RecoveryPoint; warnings: string[] }
 
 type RefLookup = RefList;
 
-export class BackupRun implements JobChannel {
-  private done!: (p: BackupOutcome) => void;
-  private failed!: (e: Error) => void;
-  readonly result = new Promise<BackupOutcome>((res, rej) => { this.done = res; this.failed = rej; });
+export class BackupRun extends JobRun<BackupOutcome> {
   private refs: RefLookup[] | null = null;
-  private finished = false;
 
   constructor(private d: BackupRunDeps) {
-    this.result.catch(() => {});
+    super(d.session, d.jobId, 'backup');
   }
 
   async start() {
@@ -50,14 +47,6 @@ export class BackupRun implements JobChannel {
     });
   }
 
-  cancel(reason: string) {
-    if (this.finished) return;
-    void this.d.session.send({ kind: 'cancelJob', body: { jobId: this.d.jobId } }).catch(() => {});
-    this.finish(new Error(reason));
-  }
-
-  onDisconnect() { this.finish(new Error('agent disconnected during the backup')); }
-
   async onFrame(frame: Frame) {
     if (this.finished) return;
     switch (frame.kind) {
@@ -68,13 +57,12 @@ export class BackupRun implements JobChannel {
         } catch (e) {
           const err = e as Error & { code?: string };
           if (err.code === 'CHUNK_HASH_MISMATCH') {
-            this.finish(new Error(`backup failed: the agent sent a chunk that does not match its hash (${err.message})`));
+            this.fail(new Error(`backup failed: the agent sent a chunk that does not match its hash (${err.message})`));
             throw new ProtocolError(ErrorCode.ChunkRejected, err.message);
           }
           // A store failure (disk full, I/O error) fails this job with the store's own
           // message; the agent is told and the connection stays up.
-          void this.d.session.send({ kind: 'jobFailed', body: { jobId: this.d.jobId, message: err.message } }).catch(() => {});
-          return this.finish(err);
+          return this.failAndTell(err);
         }
       case 'progress': {
         const p = frame.body;
@@ -88,11 +76,11 @@ export class BackupRun implements JobChannel {
         try {
           return await this.onCommit(frame.body.root, frame.body);
         } catch (e) {
-          void this.d.session.send({ kind: 'jobFailed', body: { jobId: this.d.jobId, message: (e as Error).message } }).catch(() => {});
-          return this.finish(e as Error);
+          return this.failAndTell(e as Error);
         }
-      case 'jobFailed': return this.finish(new Error(`agent: ${frame.body.message}`));
-      case 'error': return this.finish(new Error(`agent: ${frame.body.message}`));
+      case 'jobFailed':
+      case 'error':
+        return this.fail(new Error(`agent: ${frame.body.message}`));
       default:
         return this.d.session.conn.fail(ErrorCode.OutOfOrder, `unexpected frame: '${frame.kind}' during a backup`);
     }
@@ -165,21 +153,10 @@ export class BackupRun implements JobChannel {
       parentPointId: parent?.id ?? null, location: 'disk',
     });
     await session.send({ kind: 'backupDone', body: { jobId, pointId } });
-    this.finished = true;
-    this.closeRefs();
-    session.detach(jobId);
-    this.done({ point, warnings: c.warnings });
+    this.succeed({ point, warnings: c.warnings });
   }
 
-  private finish(err: Error) {
-    if (this.finished) return;
-    this.finished = true;
-    this.closeRefs();
-    this.d.session.detach(this.d.jobId);
-    this.failed(err);
-  }
-
-  private closeRefs() {
+  protected override cleanup() {
     for (const r of this.refs ?? []) r.close();
     this.refs = null;
   }

@@ -7,7 +7,8 @@
 import { ErrorCode, type Chunk, type Frame } from '@strata/protocol';
 import type { ChunkStore, RefList } from '../chunk-store/index.js';
 import type { RecoveryPoint } from '../catalog/types.js';
-import type { AgentSession, JobChannel } from '../gateway/session.js';
+import type { AgentSession } from '../gateway/session.js';
+import { JobRun } from './job-run.js';
 import type { LiveProgress } from './progress.js';
 
 export interface RestoreRunDeps {
@@ -39,15 +40,11 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (x: T) => Promise<R
 
 export interface RestoreOutcome { files: number; bytes: number; warnings: string[] }
 
-export class RestoreRun implements JobChannel {
-  private done!: (r: RestoreOutcome) => void;
-  private failed!: (e: Error) => void;
-  readonly result = new Promise<RestoreOutcome>((res, rej) => { this.done = res; this.failed = rej; });
+export class RestoreRun extends JobRun<RestoreOutcome> {
   private refs: RefList | null = null;
-  private finished = false;
 
   constructor(private d: RestoreRunDeps) {
-    this.result.catch(() => {});
+    super(d.session, d.jobId, 'restore');
   }
 
   async start() {
@@ -60,14 +57,6 @@ export class RestoreRun implements JobChannel {
     });
   }
 
-  cancel(reason: string) {
-    if (this.finished) return;
-    void this.d.session.send({ kind: 'cancelJob', body: { jobId: this.d.jobId } }).catch(() => {});
-    this.finish(new Error(reason));
-  }
-
-  onDisconnect() { this.finish(new Error('agent disconnected during the restore')); }
-
   async onFrame(frame: Frame) {
     if (this.finished) return;
     switch (frame.kind) {
@@ -75,7 +64,7 @@ export class RestoreRun implements JobChannel {
         const hashes = frame.body.hashes.map((h) => Buffer.from(h));
         for (const hash of hashes) {
           if (!this.refs!.has(hash)) {
-            this.finish(new Error(`agent asked for chunk ${hash.toString('hex')}, which point ${this.d.point.id} does not reference`));
+            this.fail(new Error(`agent asked for chunk ${hash.toString('hex')}, which point ${this.d.point.id} does not reference`));
             return this.d.session.conn.fail(ErrorCode.NotFound, `chunk ${hash.toString('hex')} is not part of the point being restored`);
           }
         }
@@ -88,8 +77,7 @@ export class RestoreRun implements JobChannel {
           });
         } catch (e) {
           // A damaged or missing chunk fails this restore with the store's message; the agent stops too.
-          void this.d.session.send({ kind: 'jobFailed', body: { jobId: this.d.jobId, message: (e as Error).message } }).catch(() => {});
-          return this.finish(e as Error);
+          return this.failAndTell(e as Error);
         }
         for (const c of chunks) this.d.progress.bytesSent += c.data.length;
         await this.d.session.send({ kind: 'chunkBatch', body: { jobId: this.d.jobId, batchId: frame.body.batchId, chunks } });
@@ -102,24 +90,17 @@ export class RestoreRun implements JobChannel {
         });
         return;
       case 'restoreDone':
-        this.finished = true;
-        this.refs?.close();
-        this.d.session.detach(this.d.jobId);
-        this.done({ files: frame.body.files, bytes: frame.body.bytes, warnings: frame.body.warnings });
+        this.succeed({ files: frame.body.files, bytes: frame.body.bytes, warnings: frame.body.warnings });
         return;
       case 'jobFailed':
       case 'error':
-        return this.finish(new Error(`agent: ${frame.body.message}`));
+        return this.fail(new Error(`agent: ${frame.body.message}`));
       default:
         return this.d.session.conn.fail(ErrorCode.OutOfOrder, `unexpected frame: '${frame.kind}' during a restore`);
     }
   }
 
-  private finish(err: Error) {
-    if (this.finished) return;
-    this.finished = true;
+  protected override cleanup() {
     this.refs?.close();
-    this.d.session.detach(this.d.jobId);
-    this.failed(err);
   }
 }
