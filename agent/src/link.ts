@@ -6,7 +6,8 @@
 import { WebSocket } from 'ws';
 import { decodeFrame, encodeFrame, ProtocolError, SERVER_SENDS, type Frame } from '@strata/protocol';
 
-const HIGH_WATER = 16 * 1024 * 1024;
+/** Bytes queued in the socket before send() waits: enough to keep loopback/LAN busy, small enough for the memory budget. */
+const HIGH_WATER = 4 * 1024 * 1024;
 
 export class PinMismatchError extends Error {}
 

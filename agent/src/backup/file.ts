@@ -12,6 +12,7 @@ import { checkAborted, errCode } from '../util/errors.js';
 import { sha256 } from '../util/hash.js';
 import { markRacy, statEntry } from './entry.js';
 import { report, type RunContext } from './context.js';
+import { CompressHint } from './uploader.js';
 
 const IS_ROOT = process.getuid?.() === 0;
 // O_NONBLOCK: a file swapped for a FIFO after lstat must not hang the backup.
@@ -73,6 +74,7 @@ async function readChunks(ctx: RunContext, fh: FileHandle, st: BigIntStats, hash
   const expected = Number(st.size);
   const block = ctx.tuning.readBlock;
   const chunker = new Chunker();
+  const hint = new CompressHint();
   let pos = 0;
   const want = (at: number) => (at < expected ? Math.min(block, expected - at + 1) : Math.min(block, MIN_READ));
   type Read = { ok: true; buf: Buffer; n: number; asked: number } | { ok: false; err: unknown };
@@ -94,7 +96,7 @@ async function readChunks(ctx: RunContext, fh: FileHandle, st: BigIntStats, hash
     // A short read of a regular file means end of file; otherwise keep one read ahead.
     if (r.n === r.asked) next = readAt(pos);
     try {
-      for (const c of chunker.push(r.buf.subarray(0, r.n))) await offer(ctx, c, hashes);
+      for (const c of chunker.push(r.buf.subarray(0, r.n))) await offer(ctx, c, hashes, hint);
       ctx.counters.bytesScanned += r.n;
       checkAborted(ctx.signal);
     } catch (e) {
@@ -103,14 +105,14 @@ async function readChunks(ctx: RunContext, fh: FileHandle, st: BigIntStats, hash
     }
     report(ctx);
   }
-  for (const c of chunker.finish()) await offer(ctx, c, hashes);
+  for (const c of chunker.finish()) await offer(ctx, c, hashes, hint);
   return pos;
 }
 
-async function offer(ctx: RunContext, chunk: Buffer, hashes: Buffer[]): Promise<void> {
+async function offer(ctx: RunContext, chunk: Buffer, hashes: Buffer[], hint: CompressHint): Promise<void> {
   const h = sha256(chunk);
   hashes.push(h);
-  await ctx.uploader.add(h, chunk);
+  await ctx.uploader.add(h, chunk, hint);
 }
 
 export function warnFile(ctx: RunContext, abs: Buffer, e: unknown, what: string): void {

@@ -12,12 +12,31 @@ import { AgentError } from '../util/errors.js';
 import { makeChunk, type ChunkCompressor } from '../util/zstd.js';
 import type { BackupUplink } from './types.js';
 
+/**
+ * Per-file compression outcome. Compressing incompressible data (random,
+ * already compressed) costs a copy into the worker and the worker's CPU for
+ * nothing, on a machine whose cores are shared with the reader and the
+ * network; so once a file's first PROBE_CHUNKS chunks saved nothing, the rest
+ * of that file travels raw without trying. (A text file still compresses.)
+ */
+export class CompressHint {
+  tried = 0;
+  saved = 0;
+  get worthTrying(): boolean {
+    return this.tried < PROBE_CHUNKS || this.saved > 0;
+  }
+}
+const PROBE_CHUNKS = 8;
+
 export interface UploaderOptions {
   batchChunks: number;
   batchBytes: number;
   batchesInFlight: number;
   seenLimit: number;
 }
+
+/** For chunks offered without a per-file hint (trees): always tried. */
+const NO_HINT = new CompressHint();
 
 export class ChunkUploader {
   /** Bytes handed to uplink.send (as sent: compressed where that helped). */
@@ -26,6 +45,7 @@ export class ChunkUploader {
   chunksSent = 0;
   private hashes: Buffer[] = [];
   private datas: Buffer[] = [];
+  private hints: (CompressHint | null)[] = [];
   private bytes = 0;
   private readonly inFlight = new Set<Promise<void>>();
   private sendChain: Promise<void> = Promise.resolve();
@@ -42,8 +62,11 @@ export class ChunkUploader {
     this.batchChunks = Math.max(1, Math.min(opts.batchChunks, MAX_BATCH_ITEMS));
   }
 
-  /** Offers one chunk (raw bytes and their SHA-256). Resolves once the pipeline has room again. */
-  async add(hash: Buffer, data: Buffer): Promise<void> {
+  /**
+   * Offers one chunk (raw bytes and their SHA-256). Resolves once the pipeline
+   * has room again. `hint`: the file's compression outcome so far (see CompressHint).
+   */
+  async add(hash: Buffer, data: Buffer, hint?: CompressHint): Promise<void> {
     if (this.failure) throw this.failure;
     const key = hash.toString('latin1');
     if (this.seen.has(key) || this.seenOld.has(key)) return;
@@ -54,6 +77,7 @@ export class ChunkUploader {
     }
     this.hashes.push(hash);
     this.datas.push(data);
+    this.hints.push(hint ? (hint.worthTrying ? hint : null) : NO_HINT);
     this.bytes += data.length;
     if (this.hashes.length >= this.batchChunks || this.bytes >= this.opts.batchBytes) await this.flush();
   }
@@ -71,6 +95,7 @@ export class ChunkUploader {
     this.failure ??= reason;
     this.hashes = [];
     this.datas = [];
+    this.hints = [];
     this.bytes = 0;
     await Promise.all(this.inFlight);
     await this.sendChain;
@@ -80,19 +105,21 @@ export class ChunkUploader {
     if (this.hashes.length === 0) return;
     const hashes = this.hashes;
     const datas = this.datas;
+    const hints = this.hints;
     this.hashes = [];
     this.datas = [];
+    this.hints = [];
     this.bytes = 0;
     while (this.inFlight.size >= this.opts.batchesInFlight) await Promise.race(this.inFlight);
     if (this.failure) throw this.failure;
-    const p: Promise<void> = this.process(hashes, datas).then(
+    const p: Promise<void> = this.process(hashes, datas, hints).then(
       () => { this.inFlight.delete(p); },
       (e) => { this.inFlight.delete(p); this.failure ??= e; },
     );
     this.inFlight.add(p);
   }
 
-  private async process(hashes: Buffer[], datas: Buffer[]): Promise<void> {
+  private async process(hashes: Buffer[], datas: Buffer[], hints: (CompressHint | null)[]): Promise<void> {
     const have = await this.uplink.query(hashes);
     if (!Array.isArray(have) || have.length !== hashes.length) {
       throw new AgentError('PROTOCOL', `chunk query for ${hashes.length} hashes answered with ${have?.length} flags`);
@@ -101,7 +128,20 @@ export class ChunkUploader {
     for (let i = 0; i < hashes.length; i++) if (!have[i]) missing.push(i);
     if (missing.length === 0) return;
     const raws = missing.map((i) => datas[i]!);
-    const compressed = await this.compressor.compress(raws);
+    // Only the chunks worth trying go to the compressor; the others stay raw (null).
+    const tryIdx: number[] = [];
+    for (let k = 0; k < missing.length; k++) if (hints[missing[k]!]) tryIdx.push(k);
+    const compressed: (Buffer | null)[] = new Array(missing.length).fill(null);
+    if (tryIdx.length) {
+      const out = await this.compressor.compress(tryIdx.map((k) => raws[k]!));
+      for (let t = 0; t < tryIdx.length; t++) {
+        const k = tryIdx[t]!;
+        compressed[k] = out[t] ?? null;
+        const hint = hints[missing[k]!]!;
+        hint.tried++;
+        if (out[t]) hint.saved++;
+      }
+    }
     // One sender at a time, batch after batch: the uplink sees a single stream of send() calls.
     const prev = this.sendChain;
     const mine = (async () => {

@@ -116,12 +116,13 @@ export async function applyMeta(fh: FileHandle, e: Entry, dest: Buffer, warn: Wa
   await fh.utimes(t, t);
 }
 
-/** Applies a folder's metadata and fsyncs it (its new names become durable). */
-export async function finishDir(dest: Buffer, e: Entry | null, warn: Warn): Promise<void> {
+/** Applies a folder's metadata and, if `fsync`, fsyncs it (its new names become durable; else syncfs does that at the end). */
+export async function finishDir(dest: Buffer, e: Entry | null, warn: Warn, fsync: boolean): Promise<void> {
+  if (!e && !fsync) return;
   const fh = await open(dest, DIR_OPEN);
   try {
     if (e) await applyMeta(fh, e, dest, warn);
-    await fh.sync();
+    if (fsync) await fh.sync();
   } finally {
     await fh.close();
   }

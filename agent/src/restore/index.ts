@@ -5,7 +5,9 @@
  * Owns: reading and checking Trees (feed.ts, validate.ts), prefetching and
  * verifying file chunks (feed.ts), selecting paths (select.ts), creating
  * entries without following symlinks (fsops.ts), writing files (writer.ts),
- * hard links (links.ts) and background fsync (syncer.ts); run.ts walks the point.
+ * hard links (links.ts), background close (syncer.ts) and durability (durable.ts:
+ * one syncfs per file system at the end, per-file fsync where that is
+ * unavailable); run.ts walks the point, requesting sub-folder Trees ahead.
  *
  * Promises:
  *  - Every chunk is decompressed and checked against its SHA-256 before use;
@@ -16,8 +18,9 @@
  *    symlink is followed below the target (pre-existing or restored), so
  *    nothing is written outside it.
  *  - Root entry '/a/b' is restored to <target>/a/b ('' = '/', the original place).
- *  - Files are fsynced (in the background, bounded) and their folders fsynced
- *    after their metadata is set; runRestore returns after all of it.
+ *  - Everything written is durable when runRestore returns: the file systems
+ *    written to are synced (syncfs) at the end, or, without syncfs, every file
+ *    and folder is fsynced as it is finished.
  *  - Problems with single entries (exists and overwrite is off, permission
  *    denied) are warnings; a full disk, I/O errors and bad data end the restore.
  */

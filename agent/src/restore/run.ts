@@ -11,6 +11,11 @@ import { resolveLink, safeExistingFile, type LinkPos } from './links.js';
 import { Selection, type Selected } from './select.js';
 import { FileWriter } from './writer.js';
 import { checkTree } from './validate.js';
+import { Durability } from './durable.js';
+
+/** Sub-folder Trees requested ahead of the walk, and the largest Tree (in chunks) worth requesting early. */
+const TREES_AHEAD = 32;
+const PREFETCH_MAX_CHUNKS = 16;
 import { DEFAULT_RESTORE_TUNING, type RestoreOptions, type RestoreResult, type RestoreTuning } from './types.js';
 
 export async function runRestore(opts: RestoreOptions): Promise<RestoreResult> {
@@ -18,17 +23,20 @@ export async function runRestore(opts: RestoreOptions): Promise<RestoreResult> {
   const sel = new Selection(opts.paths);
   checkAborted(opts.signal);
   const target = await prepareTarget(opts.target);
+  const durable = await Durability.start(target, tuning.syncFs);
   const rootTree = await fetchTree(opts.downlink, opts.root, 'the point root');
   checkTree(rootTree, 'the point root', true);
-  const r = new Restorer(opts, tuning, sel, target, rootTree);
+  const r = new Restorer(opts, tuning, sel, target, rootTree, durable);
   let failure: unknown = null;
   try {
     await r.run();
   } catch (e) {
     failure = e;
   }
-  // Files already written are made durable (or their fsync error reported) either way.
+  // Files already written are made durable (or their fsync error reported) either way,
+  // before the caller reports the restore done.
   await r.out.finish().catch((e) => { failure ??= e; });
+  await durable.finish().catch((e) => { failure ??= e; });
   if (failure) throw failure;
   for (const p of sel.unmatched()) r.warnings.add(`${p}: not in the point; nothing restored for it`);
   return { files: r.out.files, bytes: r.out.bytes, warnings: r.warnings.result() };
@@ -57,6 +65,8 @@ class Restorer {
   private readonly original: boolean;
   /** Hard-link targets outside the selection, restored as files at their first link: point path -> destination. */
   private readonly standIns = new Map<string, Buffer>();
+  /** Sub-folder Trees requested ahead of the walk (a folder's Tree is needed before any of its data can be). */
+  private readonly trees = new Map<Entry, Promise<Tree>>();
 
   constructor(
     private readonly opts: RestoreOptions,
@@ -64,9 +74,10 @@ class Restorer {
     private readonly sel: Selection,
     private readonly target: Buffer,
     private readonly rootTree: Tree,
+    private readonly durable: Durability,
   ) {
     this.feed = new ChunkFeed(opts.downlink, tuning.batchChunks, tuning.batchesInFlight, opts.signal);
-    this.out = new FileWriter(opts.overwrite, this.warnings, tuning, () => this.progress());
+    this.out = new FileWriter(opts.overwrite, this.warnings, tuning, () => this.progress(), durable.perFile);
     this.roots = rootTree.entries.map((e) => asBuffer(e.name));
     this.rootDests = this.roots.map(() => null);
     this.original = target.length === 1 && target[0] === 0x2f;
@@ -85,7 +96,9 @@ class Restorer {
       let ok = true;
       for (let k = 0; k < parts.length - 1 && ok; k++) {
         dir = joinPath(dir, parts[k]!);
-        ok = (await this.out.guard(dir, () => ensureDir(dir, this.opts.overwrite, this.warnings.add, this.original, 0o755))) !== null;
+        const made = await this.out.guard(dir, () => ensureDir(dir, this.opts.overwrite, this.warnings.add, this.original, 0o755));
+        if (made === 'existing') await this.durable.note(dir);
+        ok = made !== null;
       }
       if (!ok) continue;
       let dest = parts.length ? joinPath(dir, parts[parts.length - 1]!) : this.target;
@@ -99,12 +112,16 @@ class Restorer {
   private async dir(e: Entry, dest: Buffer, point: Buffer, pos: LinkPos, state: Selected, followLink: boolean): Promise<void> {
     checkAborted(this.opts.signal);
     this.progress(point);
+    const ahead = this.trees.get(e);
+    this.trees.delete(e);
     const made = await this.out.guard(dest, () => ensureDir(dest, this.opts.overwrite, this.warnings.add, followLink));
     if (!made) return;
+    if (made === 'existing') await this.durable.note(dest);
     const where = showPath(point);
-    const tree = await fetchTree(this.opts.downlink, e.chunks, where);
+    const tree = await (ahead ?? fetchTree(this.opts.downlink, e.chunks, where));
     checkTree(tree, where, false);
     const entries = tree.entries;
+    let prefetched = 0; // entries[..prefetched) have had their Trees requested if wanted
     let enqueued = 0; // entries[..enqueued) have their file chunks in the feed
     for (let i = 0; i < entries.length; i++) {
       const c = entries[i]!;
@@ -114,6 +131,7 @@ class Restorer {
       if (childState === 'out') continue;
       const childPos = { root: pos.root, comps: [...pos.comps, name] };
       if (c.type === EntryType.Dir) {
+        if (prefetched < entries.length) prefetched = this.prefetchTrees(entries, Math.max(i, prefetched), point, state);
         if (childState === 'in' && state !== 'in') this.bytesTotal += c.size;
         await this.dir(c, joinPath(dest, name), childPoint, childPos, childState, false);
         continue;
@@ -126,7 +144,27 @@ class Restorer {
     // Folder metadata after its contents (their creation changed its mtime).
     await this.out.settle();
     const own = state === 'in' ? made === 'created' || this.opts.overwrite : made === 'created';
-    await this.out.guard(dest, () => finishDir(dest, own ? e : null, this.warnings.add));
+    await this.out.guard(dest, () => finishDir(dest, own ? e : null, this.warnings.add, this.durable.perFile));
+  }
+
+  /**
+   * Requests the Trees of the selected sub-folders among entries[i..] (up to
+   * TREES_AHEAD waiting at once, small Trees only); returns the index to
+   * continue from. Without this every folder costs a round trip (behind the
+   * data requests already queued at the server) before its files can start.
+   */
+  private prefetchTrees(entries: Entry[], i: number, point: Buffer, state: Selected): number {
+    let j = i;
+    for (; j < entries.length && this.trees.size < TREES_AHEAD; j++) {
+      const c = entries[j]!;
+      if (c.type !== EntryType.Dir || c.chunks.length === 0 || c.chunks.length > PREFETCH_MAX_CHUNKS) continue;
+      const childPoint = joinPath(point, asBuffer(c.name));
+      if (state !== 'in' && this.sel.state(childPoint) === 'out') continue;
+      const p = fetchTree(this.opts.downlink, c.chunks, showPath(childPoint));
+      p.catch(() => {}); // reported when the walk reaches the folder
+      this.trees.set(c, p);
+    }
+    return j;
   }
 
   /** Enqueues the chunks of the selected files from entries[i] to the next folder; returns that index. */

@@ -1,5 +1,6 @@
 /** The restore path's contracts with the lead's network code and the daemon. */
 import type { Chunk } from '@strata/protocol';
+import { coreutilsSyncFs, type SyncFs } from './durable.js';
 
 export interface RestoreDownlink {
   /**
@@ -38,13 +39,18 @@ export interface RestoreTuning {
   /** Chunks per fetch call for file data, and data fetches in flight. */
   batchChunks: number;
   batchesInFlight: number;
-  /** Files being fsynced and closed in the background. */
+  /** Files being closed (and, without syncfs, fsynced) in the background. */
   pendingSyncs: number;
+  /**
+   * Flushes a whole file system at the end of the restore (syncfs); null, or
+   * failing when probed on the target, means fsync every file and folder instead.
+   */
+  syncFs: SyncFs | null;
   /** Small files (≤ 1 MiB) being created and written in the background. */
   filesInFlight: number;
 }
 
-export const DEFAULT_RESTORE_TUNING: RestoreTuning = { batchChunks: 256, batchesInFlight: 4, pendingSyncs: 16, filesInFlight: 8 };
+export const DEFAULT_RESTORE_TUNING: RestoreTuning = { batchChunks: 256, batchesInFlight: 4, pendingSyncs: 16, filesInFlight: 8, syncFs: coreutilsSyncFs };
 
 export interface RestoreResult {
   /** Non-directory entries restored. */

@@ -1,6 +1,6 @@
 /**
  * Writing restored files: content from a ChunkFeed, metadata through the
- * descriptor, fsync and close in the background (Syncer). Small files are
+ * descriptor, close (and fsync where syncfs is unavailable) in the background (Syncer). Small files are
  * created and written a few at a time in the background (creating many small
  * files is latency-bound); large ones stream chunk group by chunk group.
  * Errors about one entry become warnings (guard); a full disk or I/O errors
@@ -36,8 +36,9 @@ export class FileWriter {
     private readonly warnings: Warnings,
     tuning: RestoreTuning,
     private readonly progress: () => void,
+    fsync: boolean,
   ) {
-    this.syncer = new Syncer(tuning.pendingSyncs);
+    this.syncer = new Syncer(tuning.pendingSyncs, fsync);
     this.writers = new Limiter(tuning.filesInFlight);
   }
 
