@@ -20,14 +20,22 @@ const MAX_QUEUED_FRAMES = 16;
  * BackupCommit above all, stays strictly in order behind the batches.
  */
 const FAST_LANE: ReadonlySet<Frame['kind']> = new Set<Frame['kind']>(['chunkQuery', 'ping', 'progress']);
+/**
+ * Restore chunk requests are independent (each reply names its batch), so up to
+ * READ_LANE_LIMIT are served at once: the disk and the hash checks of one
+ * overlap the sending of another.
+ */
+const READ_LANE: ReadonlySet<Frame['kind']> = new Set<Frame['kind']>(['chunkRequest']);
+const READ_LANE_LIMIT = 4;
 
-interface Lane { frames: Frame[]; busy: boolean }
+interface Lane { frames: Frame[]; active: number; limit: number }
 
 export type FrameHandler = (frame: Frame) => Promise<void> | void;
 
 export class AgentConnection {
-  private main: Lane = { frames: [], busy: false };
-  private fast: Lane = { frames: [], busy: false };
+  private main: Lane = { frames: [], active: 0, limit: 1 };
+  private fast: Lane = { frames: [], active: 0, limit: 1 };
+  private reads: Lane = { frames: [], active: 0, limit: READ_LANE_LIMIT };
   private closed = false;
   private handler: FrameHandler = () => {};
   readonly closedPromise: Promise<void>;
@@ -57,8 +65,7 @@ export class AgentConnection {
   fail(code: ErrorCode, message: string, jobId = '') {
     if (this.closed) return;
     this.closed = true;
-    this.main.frames = [];
-    this.fast.frames = [];
+    for (const l of [this.main, this.fast, this.reads]) l.frames = [];
     this.log.warn({ code: ErrorCode[code], reason: message }, 'closing agent connection');
     try {
       this.ws.send(encodeFrame({ kind: 'error', body: { code, message, jobId } }), { binary: true }, () => {
@@ -84,31 +91,32 @@ export class AgentConnection {
       if (e instanceof ProtocolError) return this.fail(e.code, e.message);
       return this.fail(ErrorCode.MalformedFrame, `malformed frame: ${(e as Error).message}`);
     }
-    const lane = FAST_LANE.has(frame.kind) ? this.fast : this.main;
+    const lane = FAST_LANE.has(frame.kind) ? this.fast : READ_LANE.has(frame.kind) ? this.reads : this.main;
     lane.frames.push(frame);
     if (lane.frames.length >= MAX_QUEUED_FRAMES && !this.ws.isPaused) this.ws.pause();
     void this.pump(lane);
   }
 
-  /** Handles one lane's frames strictly in order, one at a time. */
+  /** Handles a lane's frames in arrival order, at most `limit` at a time (1: strictly one after another). */
   private async pump(lane: Lane) {
-    if (lane.busy) return;
-    lane.busy = true;
+    if (lane.active >= lane.limit) return;
+    lane.active++;
     try {
       while (lane.frames.length && !this.closed) {
         const frame = lane.frames.shift()!;
         this.maybeResume();
+        if (lane.frames.length && lane.active < lane.limit) void this.pump(lane);
         await this.handle(frame);
       }
     } finally {
-      lane.busy = false;
+      lane.active--;
       this.maybeResume();
     }
   }
 
   private maybeResume() {
     const low = MAX_QUEUED_FRAMES / 2;
-    if (this.ws.isPaused && !this.closed && this.main.frames.length < low && this.fast.frames.length < low) this.ws.resume();
+    if (this.ws.isPaused && !this.closed && [this.main, this.fast, this.reads].every((l) => l.frames.length < low)) this.ws.resume();
   }
 
   private async handle(frame: Frame) {
