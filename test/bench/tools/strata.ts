@@ -26,6 +26,13 @@ const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 // production install would: plain JavaScript, no TypeScript transform at start-up.
 const SERVER_MAIN = join(REPO_ROOT, 'server/dist/strata.mjs');
 const AGENT_MAIN = join(REPO_ROOT, 'agent/dist/strata-agent.mjs');
+/**
+ * The environment the daemons' service units set (docs/deployment in README):
+ * a libuv pool big enough for overlapping file I/O, and glibc malloc settings
+ * that return freed buffer memory instead of fragmenting. Both must be in the
+ * environment before Node starts, so they cannot be set from inside.
+ */
+export const DAEMON_ENV = { UV_THREADPOOL_SIZE: '16', MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_TRIM_THRESHOLD_: '131072' };
 /** Arguments for `node` to run a built CLI entry point. */
 const tsx = (main: string, ...args: string[]): string[] => [main, ...args];
 
@@ -56,11 +63,11 @@ export const strata: ToolRunner = {
     };
     const daemons: Daemon[] = [];
     try {
-      const server = await startDaemon(process.execPath, tsx(SERVER_MAIN, 'server', '--data', dataDir, '--listen', `127.0.0.1:${port}`), { ...opts, logFile: join(workDir, 'strata-server.log'), ready: /listening/ });
+      const server = await startDaemon(process.execPath, tsx(SERVER_MAIN, 'server', '--data', dataDir, '--listen', `127.0.0.1:${port}`), { ...opts, env: { ...opts.env, ...DAEMON_ENV }, logFile: join(workDir, 'strata-server.log'), ready: /listening/ });
       daemons.push(server);
       const { out: token } = await cli<string>('token', 'create');
       await run(process.execPath, tsx(AGENT_MAIN, 'enroll', '--server', `wss://127.0.0.1:${port}`, '--token', token, '--state', agentDir), opts);
-      const agent = await startDaemon(process.execPath, tsx(AGENT_MAIN, 'run', '--state', agentDir), { ...opts, logFile: join(workDir, 'strata-agent.log') });
+      const agent = await startDaemon(process.execPath, tsx(AGENT_MAIN, 'run', '--state', agentDir), { ...opts, env: { ...opts.env, ...DAEMON_ENV }, logFile: join(workDir, 'strata-agent.log') });
       daemons.push(agent);
       const name = await waitOnline(() => cli<Agent[]>('agents', 'list', '--json').then((r) => r.out));
       const { out: src } = await cli<{ id: string }>('sources', 'add', name, source, '--json');
