@@ -12,7 +12,7 @@ import type { Catalog } from '../catalog/index.js';
 import type { DataSourceRecord, RecoveryPoint } from '../catalog/types.js';
 import type { AgentSession } from '../gateway/session.js';
 import { JobRun } from './job-run.js';
-import { collectPointChunks } from '../services/point-tree.js';
+import { walkPoint } from '../services/point-tree.js';
 import type { LiveProgress } from './progress.js';
 
 export interface BackupRunDeps {
@@ -140,11 +140,12 @@ export class BackupRun extends JobRun<BackupOutcome> {
       await store.refs.write(pointId, refs[0]!.iterate());
     } else {
       const known = (h: Buffer) => refs.some((r) => r.has(h));
-      const { hashes, missing } = await collectPointChunks(store, root, known);
-      if (missing.length) {
-        throw new Error(`backup refused: ${missing.length} referenced chunk(s) are not in the store, e.g. ${missing[0]}`);
+      const walk = walkPoint(store, root, known);
+      await store.refs.write(pointId, walk.hashes);
+      if (walk.missing.length) {
+        await store.refs.delete(pointId);
+        throw new Error(`backup refused: referenced chunk(s) are not in the store, e.g. ${walk.missing[0]}`);
       }
-      await store.refs.write(pointId, hashes);
     }
     const point = await catalog.createRecoveryPoint({
       id: pointId, dataSourceId: source.id, agentId: source.agentId, jobId,
