@@ -4,9 +4,9 @@
  * the daemon is doing, for `strata-agent status`) and cache/ (per data source,
  * the trees of the last recovery point, for incremental backups).
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileDurable } from './util/durable.js';
 
 export interface Identity {
   agentId: string;
@@ -26,20 +26,10 @@ export const identityPath = (dir: string) => path.join(dir, 'identity.json');
 export const statusPath = (dir: string) => path.join(dir, 'status.json');
 export const cacheDir = (dir: string, dataSourceId: string) => path.join(dir, 'cache', dataSourceId);
 
-/** temp file, fsync, rename, fsync dir: the file is either old or new after a crash. */
-export async function writeDurable(file: string, data: string, mode = 0o600) {
+/** Creates the state dir (0700) and writes the file durably (0600): it is either old or new after a crash. */
+async function writeDurable(file: string, data: string) {
   await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.tmp-${randomBytes(4).toString('hex')}`;
-  const fh = await fs.open(tmp, 'w', mode);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await fs.rename(tmp, file);
-  const dh = await fs.open(path.dirname(file), 'r');
-  try { await dh.sync(); } finally { await dh.close(); }
+  await writeFileDurable(file, data);
 }
 
 export async function loadIdentity(dir: string): Promise<Identity> {
@@ -51,5 +41,5 @@ export async function loadIdentity(dir: string): Promise<Identity> {
   }
 }
 
-export const saveIdentity = (dir: string, id: Identity) => writeDurable(identityPath(dir), JSON.stringify(id, null, 2) + '\n', 0o600);
-export const saveStatus = (dir: string, s: Status) => writeDurable(statusPath(dir), JSON.stringify(s) + '\n', 0o644);
+export const saveIdentity = (dir: string, id: Identity) => writeDurable(identityPath(dir), JSON.stringify(id, null, 2) + '\n');
+export const saveStatus = (dir: string, s: Status) => writeDurable(statusPath(dir), JSON.stringify(s) + '\n');
