@@ -134,11 +134,14 @@ export class BackupRun extends JobRun<BackupOutcome> {
     const refs = await this.ownRefs();
     const rootHex = root.map((h) => Buffer.from(h).toString('hex'));
     const pointId = randomUUID();
+    let copied = false;
     if (parent && refs.length && refs[0]!.pointId === parent.id && sameRoot(parent.root, rootHex)) {
       // Nothing changed: the same root means the same tree, so the parent's
-      // (verified, live) ref list is exactly this point's.
-      await store.refs.write(pointId, refs[0]!.iterate());
-    } else {
+      // (verified, live) ref list is exactly this point's. (If the parent was
+      // pruned meanwhile its file is gone: walk instead.)
+      copied = await store.refs.write(pointId, refs[0]!.iterate()).then(() => true, () => false);
+    }
+    if (!copied) {
       const known = (h: Buffer) => refs.some((r) => r.has(h));
       const walk = walkPoint(store, root, known);
       await store.refs.write(pointId, walk.hashes);
