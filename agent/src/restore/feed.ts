@@ -1,8 +1,12 @@
 /**
  * Chunk fetching for the restorer. ChunkFeed prefetches file data: hashes are
- * enqueued in the order the files will be written, fetched in batches with a
- * bounded number in flight, verified (openChunk: decompress, SHA-256) and
- * handed out by take() in the same order. fetchTree reads one folder's Tree.
+ * enqueued in the order the files will be written (across folders: the
+ * planner in plan.ts runs ahead of the writer), fetched in requests sized by
+ * expected bytes with a bounded number in flight, verified (openChunk:
+ * decompress, SHA-256) and handed out by take() in the same order. A hash
+ * already requested and not yet taken (zero runs, duplicate files) is not
+ * requested again: its slots share one verified buffer. fetchTree reads one
+ * folder's Tree.
  */
 import { MAX_BATCH_ITEMS, decodeTree, type Tree } from '@strata/protocol';
 import { AgentError, checkAborted } from '../util/errors.js';
@@ -12,8 +16,21 @@ import type { RestoreDownlink } from './types.js';
 /** A Tree larger than this (decoded bytes) is refused as hostile. */
 const MAX_TREE_BYTES = 1024 * 1024 * 1024;
 
+export interface FeedLimits {
+  /** Expected bytes per request (the server answers with one frame of at most 8 MiB: stay well under). */
+  batchBytes: number;
+  /** Chunks per request at most. */
+  batchChunks: number;
+  /** Requests in flight. */
+  batchesInFlight: number;
+  /** Expected bytes requested but not yet taken (bounds memory). */
+  windowBytes: number;
+}
+
 interface Item { hash: Buffer; where: string }
-interface Batch { p: Promise<Buffer[]> }
+/** One chunk position in the take order; `value` is set once requested (or shared with an earlier slot). */
+interface Slot { hash: Buffer; key: string; where: string; est: number; value: Promise<Buffer> | null }
+interface Shared { p: Promise<Buffer>; refs: number }
 
 async function fetchVerified(downlink: RestoreDownlink, items: Item[]): Promise<Buffer[]> {
   const chunks = await downlink.fetch(items.map((i) => i.hash));
@@ -24,61 +41,153 @@ async function fetchVerified(downlink: RestoreDownlink, items: Item[]): Promise<
 }
 
 export class ChunkFeed {
-  private queue: Item[] = [];
-  private head = 0;
-  private readonly batches: Batch[] = [];
-  private current: Buffer[] = [];
-  private index = 0;
+  private queue: (Slot | null)[] = [];
+  /** queue[..taken) are taken, queue[..requested) requested. */
+  private taken = 0;
+  private requested = 0;
+  /** Expected bytes enqueued and not taken; of those, requested. */
+  private aheadBytes = 0;
+  private windowBytes = 0;
+  private inFlight = 0;
+  /** Requested, not yet taken chunks by hash: each is fetched once while in this window. */
+  private readonly window = new Map<string, Shared>();
+  private readonly roomWaiters: (() => void)[] = [];
+  private closed = false;
+  /** Chunks requested from the server (after deduplication); for tests and logs. */
+  fetched = 0;
 
   constructor(
     private readonly downlink: RestoreDownlink,
-    private readonly batchChunks: number,
-    private readonly inFlight: number,
+    private readonly limits: FeedLimits,
     private readonly signal?: AbortSignal,
   ) {}
 
-  /** Adds the chunks of one file (`where` names it in errors), to be taken after everything enqueued before. */
-  enqueue(hashes: Uint8Array[], where: string): void {
-    for (const h of hashes) this.queue.push({ hash: Buffer.from(h.buffer, h.byteOffset, h.length), where });
-    this.pump();
+  /** Adds the chunks of one file of `size` bytes (`where` names it in errors), to be taken after everything enqueued before. */
+  enqueue(hashes: Uint8Array[], where: string, size: number): void {
+    // The exact chunk sizes are unknown until fetched: estimate from the file's size.
+    const est = hashes.length ? Math.max(1, Math.ceil(size / hashes.length)) : 0;
+    for (const h of hashes) {
+      const hash = Buffer.from(h.buffer, h.byteOffset, h.length);
+      this.queue.push({ hash, key: hash.toString('latin1'), where, est, value: null });
+      this.aheadBytes += est;
+    }
+    this.pump('full');
+  }
+
+  /** Expected bytes enqueued and not yet taken (the planner stops enqueueing above its look-ahead). */
+  get ahead(): number {
+    return this.aheadBytes;
+  }
+
+  /**
+   * Null when fewer than `bytes` expected bytes wait to be taken (the planner
+   * goes on without yielding, so a folder's files join one request), else a
+   * promise resolved once that is so or the feed is closed.
+   */
+  room(bytes: number): Promise<void> | null {
+    if (this.aheadBytes < bytes || this.closed) return null;
+    return (async () => {
+      while (this.aheadBytes >= bytes && !this.closed) await new Promise<void>((r) => this.roomWaiters.push(r));
+    })();
+  }
+
+  /** The writer stopped: nothing more will be taken (wakes a planner waiting for room). */
+  close(): void {
+    this.closed = true;
+    while (this.roomWaiters.length) this.roomWaiters.shift()!();
   }
 
   /** The next chunk's verified raw bytes. */
   async take(): Promise<Buffer> {
-    if (this.index < this.current.length) return this.next();
     checkAborted(this.signal);
-    this.pump();
-    const b = this.batches.shift();
-    if (!b) throw new Error('restore: chunk taken beyond those enqueued');
-    this.current = await b.p;
-    this.index = 0;
-    this.pump();
-    return this.next();
-  }
-
-  private next(): Buffer {
-    const b = this.current[this.index]!;
-    this.current[this.index++] = EMPTY; // let written chunks be collected
+    const s = this.advance();
+    const b = await s.value!;
+    this.pump('full');
     return b;
   }
 
-  private pump(): void {
-    while (this.batches.length < this.inFlight && this.head < this.queue.length) {
-      const n = Math.min(this.batchChunks, MAX_BATCH_ITEMS, this.queue.length - this.head);
-      const items = this.queue.slice(this.head, this.head + n);
-      this.head += n;
-      const p = fetchVerified(this.downlink, items);
-      p.catch(() => {}); // handled by take(); this only prevents an unhandled-rejection report
-      this.batches.push({ p });
+  /** Drops the next `n` chunks unread (their file is not being written). */
+  skip(n: number): void {
+    for (let k = 0; k < n; k++) this.advance();
+    this.pump('full');
+  }
+
+  /** The planner may wait: what is queued goes out even as a small request if the link is nearly idle. */
+  flush(): void {
+    this.pump('idle');
+  }
+
+  private advance(): Slot {
+    if (this.taken >= this.queue.length) throw new Error('restore: chunk taken beyond those enqueued');
+    if (this.taken >= this.requested) this.pump('force');
+    const s = this.queue[this.taken]!;
+    this.queue[this.taken++] = null; // let written chunks be collected
+    this.aheadBytes -= s.est;
+    this.windowBytes -= s.est;
+    const sh = this.window.get(s.key);
+    if (sh && --sh.refs === 0) this.window.delete(s.key);
+    if (this.taken > 4096 && this.taken * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.taken);
+      this.requested -= this.taken;
+      this.taken = 0;
     }
-    if (this.head > 4096 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
+    while (this.roomWaiters.length) this.roomWaiters.shift()!();
+    return s;
+  }
+
+  /**
+   * Starts requests while fewer than batchesInFlight are out and the window
+   * has room. A request smaller than batchBytes goes out only when forced
+   * (the writer waits for it; past the limits too), or in 'idle' mode when
+   * fewer than two are in flight (the link would otherwise idle).
+   */
+  private pump(mode: 'full' | 'idle' | 'force'): void {
+    let force = mode === 'force';
+    const L = this.limits;
+    // Forced (the writer waits for an unrequested chunk): one request goes out past the limits.
+    while (this.requested < this.queue.length && (force || (this.inFlight < L.batchesInFlight && this.windowBytes < L.windowBytes))) {
+      const items: Item[] = [];
+      const local = new Map<string, number>(); // hash -> index in items (a duplicate within this request)
+      const plan: { s: Slot; k: number; sh: Shared | undefined }[] = [];
+      let bytes = 0;
+      let scanned = 0;
+      let j = this.requested;
+      for (; j < this.queue.length && bytes < L.batchBytes && items.length < Math.min(L.batchChunks, MAX_BATCH_ITEMS); j++) {
+        const s = this.queue[j]!;
+        scanned += s.est;
+        const sh = this.window.get(s.key);
+        let k = sh ? -1 : local.get(s.key);
+        if (k === undefined) {
+          k = items.length;
+          local.set(s.key, k);
+          items.push({ hash: s.hash, where: s.where });
+          bytes += s.est;
+        }
+        plan.push({ s, k, sh });
+      }
+      // A small request waits for more unless asked for, or the link would otherwise idle.
+      if (bytes < L.batchBytes && items.length < Math.min(L.batchChunks, MAX_BATCH_ITEMS) && !force && (mode === 'full' || this.inFlight >= 2)) return;
+      force = false;
+      this.requested = j;
+      this.windowBytes += scanned;
+      let parts: Promise<Buffer>[] = [];
+      if (items.length > 0) {
+        const req = fetchVerified(this.downlink, items);
+        this.inFlight++;
+        this.fetched += items.length;
+        req.then(() => { this.inFlight--; this.pump('idle'); }, () => { this.inFlight--; });
+        parts = items.map((_, k) => req.then((bufs) => bufs[k]!));
+        for (const p of parts) p.catch(() => {}); // handled by take(); this only prevents an unhandled-rejection report
+      }
+      for (const { s, k, sh } of plan) {
+        let entry = sh ?? this.window.get(s.key);
+        if (!entry) this.window.set(s.key, (entry = { p: parts[k]!, refs: 0 }));
+        entry.refs++;
+        s.value = entry.p;
+      }
     }
   }
 }
-
-const EMPTY = Buffer.alloc(0);
 
 /** One folder's Tree from its chunk hashes (an empty list is an empty folder). */
 export async function fetchTree(downlink: RestoreDownlink, hashes: Uint8Array[], where: string): Promise<Tree> {

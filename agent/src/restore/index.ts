@@ -7,7 +7,8 @@
  * entries without following symlinks (fsops.ts), writing files (writer.ts),
  * hard links (links.ts), background close (syncer.ts) and durability (durable.ts:
  * one syncfs per file system at the end, per-file fsync where that is
- * unavailable); run.ts walks the point, requesting sub-folder Trees ahead.
+ * unavailable); plan.ts walks the point ahead of the writer, fetching Trees
+ * and queueing file chunks across folders; run.ts restores its steps.
  *
  * Promises:
  *  - Every chunk is decompressed and checked against its SHA-256 before use;

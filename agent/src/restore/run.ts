@@ -2,20 +2,20 @@
 import { mkdir, realpath } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { EntryType, type Entry, type Tree } from '@strata/protocol';
+
+type DirStep = Step & { kind: 'dir' };
 import { asBuffer, joinPath, showPath } from '../util/bytes.js';
 import { AgentError, checkAborted } from '../util/errors.js';
 import { Warnings } from '../util/warnings.js';
 import { ChunkFeed, fetchTree } from './feed.js';
+import { Planner, type Step } from './plan.js';
 import { createHardlink, createSymlink, ensureDir, finishDir } from './fsops.js';
 import { resolveLink, safeExistingFile, type LinkPos } from './links.js';
-import { Selection, type Selected } from './select.js';
+import { Selection } from './select.js';
 import { FileWriter } from './writer.js';
 import { checkTree } from './validate.js';
 import { Durability } from './durable.js';
 
-/** Sub-folder Trees requested ahead of the walk, and the largest Tree (in chunks) worth requesting early. */
-const TREES_AHEAD = 32;
-const PREFETCH_MAX_CHUNKS = 16;
 import { DEFAULT_RESTORE_TUNING, type RestoreOptions, type RestoreResult, type RestoreTuning } from './types.js';
 
 export async function runRestore(opts: RestoreOptions): Promise<RestoreResult> {
@@ -65,8 +65,7 @@ class Restorer {
   private readonly original: boolean;
   /** Hard-link targets outside the selection, restored as files at their first link: point path -> destination. */
   private readonly standIns = new Map<string, Buffer>();
-  /** Sub-folder Trees requested ahead of the walk (a folder's Tree is needed before any of its data can be). */
-  private readonly trees = new Map<Entry, Promise<Tree>>();
+  private readonly planner: Planner;
 
   constructor(
     private readonly opts: RestoreOptions,
@@ -76,7 +75,8 @@ class Restorer {
     private readonly rootTree: Tree,
     private readonly durable: Durability,
   ) {
-    this.feed = new ChunkFeed(opts.downlink, tuning.batchChunks, tuning.batchesInFlight, opts.signal);
+    this.feed = new ChunkFeed(opts.downlink, tuning, opts.signal);
+    this.planner = new Planner(opts.downlink, this.feed, sel, rootTree, tuning.aheadBytes, opts.signal);
     this.out = new FileWriter(opts.overwrite, this.warnings, tuning, () => this.progress(), durable.perFile);
     this.roots = rootTree.entries.map((e) => asBuffer(e.name));
     this.rootDests = this.roots.map(() => null);
@@ -85,98 +85,68 @@ class Restorer {
   }
 
   async run(): Promise<void> {
-    for (let ri = 0; ri < this.roots.length; ri++) {
-      const name = this.roots[ri]!;
-      const state = this.sel.state(name);
-      if (state === 'out') continue;
-      if (state === 'in' && !this.sel.everything) this.bytesTotal += this.rootTree.entries[ri]!.size;
-      // The folders leading to the root folder: not point entries, created plainly if missing.
-      const parts = name.length === 1 ? [] : name.subarray(1).toString('latin1').split('/').map((s) => Buffer.from(s, 'latin1'));
-      let dir = this.target;
-      let ok = true;
-      for (let k = 0; k < parts.length - 1 && ok; k++) {
-        dir = joinPath(dir, parts[k]!);
-        const made = await this.out.guard(dir, () => ensureDir(dir, this.opts.overwrite, this.warnings.add, this.original, 0o755));
-        if (made === 'existing') await this.durable.note(dir);
-        ok = made !== null;
+    this.planner.start();
+    try {
+      for (let s = await this.planner.next(); s; s = await this.planner.next()) {
+        if (s.kind === 'fail') throw s.error;
+        if (s.kind !== 'dir' || s.root < 0) throw new Error('restore: plan out of step');
+        await this.root(s);
       }
-      if (!ok) continue;
-      let dest = parts.length ? joinPath(dir, parts[parts.length - 1]!) : this.target;
-      // At the original location the root folder's own path may lead through symlinks (e.g. /home -> /data/home).
-      if (this.original) dest = await realpath(dest, { encoding: 'buffer' }).catch(() => dest);
-      this.rootDests[ri] = dest;
-      await this.dir(this.rootTree.entries[ri]!, dest, name, { root: ri, comps: [] }, state, this.original);
+    } finally {
+      this.planner.stop();
     }
   }
 
-  private async dir(e: Entry, dest: Buffer, point: Buffer, pos: LinkPos, state: Selected, followLink: boolean): Promise<void> {
+  private async root(s: DirStep): Promise<void> {
+    const name = s.name;
+    if (s.count) this.bytesTotal += s.e.size;
+    // The folders leading to the root folder: not point entries, created plainly if missing.
+    const parts = name.length === 1 ? [] : name.subarray(1).toString('latin1').split('/').map((p) => Buffer.from(p, 'latin1'));
+    let dir = this.target;
+    for (let k = 0; k < parts.length - 1; k++) {
+      dir = joinPath(dir, parts[k]!);
+      const made = await this.out.guard(dir, () => ensureDir(dir, this.opts.overwrite, this.warnings.add, this.original, 0o755));
+      if (made === 'existing') await this.durable.note(dir);
+      if (made === null) return this.skip();
+    }
+    let dest = parts.length ? joinPath(dir, parts[parts.length - 1]!) : this.target;
+    // At the original location the root folder's own path may lead through symlinks (e.g. /home -> /data/home).
+    if (this.original) dest = await realpath(dest, { encoding: 'buffer' }).catch(() => dest);
+    this.rootDests[s.root] = dest;
+    await this.dir(s, dest, this.original);
+  }
+
+  /** Restores the folder of step `s` and its contents (the planner's steps up to the matching 'end'). */
+  private async dir(s: DirStep, dest: Buffer, followLink: boolean): Promise<void> {
     checkAborted(this.opts.signal);
-    this.progress(point);
-    const ahead = this.trees.get(e);
-    this.trees.delete(e);
+    this.progress(s.point);
     const made = await this.out.guard(dest, () => ensureDir(dest, this.opts.overwrite, this.warnings.add, followLink));
-    if (!made) return;
+    if (!made) return this.skip();
     if (made === 'existing') await this.durable.note(dest);
-    const where = showPath(point);
-    const tree = await (ahead ?? fetchTree(this.opts.downlink, e.chunks, where));
-    checkTree(tree, where, false);
-    const entries = tree.entries;
-    let prefetched = 0; // entries[..prefetched) have had their Trees requested if wanted
-    let enqueued = 0; // entries[..enqueued) have their file chunks in the feed
-    for (let i = 0; i < entries.length; i++) {
-      const c = entries[i]!;
-      const name = asBuffer(c.name);
-      const childPoint = joinPath(point, name);
-      const childState = state === 'in' ? 'in' : this.sel.state(childPoint);
-      if (childState === 'out') continue;
-      const childPos = { root: pos.root, comps: [...pos.comps, name] };
-      if (c.type === EntryType.Dir) {
-        if (prefetched < entries.length) prefetched = this.prefetchTrees(entries, Math.max(i, prefetched), point, state);
-        if (childState === 'in' && state !== 'in') this.bytesTotal += c.size;
-        await this.dir(c, joinPath(dest, name), childPoint, childPos, childState, false);
-        continue;
-      }
-      if (childState !== 'in') continue;
-      if (state !== 'in' && c.type === EntryType.File) this.bytesTotal += c.size;
-      if (i >= enqueued) enqueued = this.enqueueRun(entries, i, point, state);
-      await this.leaf(c, joinPath(dest, name), childPoint, childPos);
+    for (;;) {
+      const c = await this.planner.next();
+      if (!c) throw new Error('restore: plan ended inside a folder');
+      if (c.kind === 'end') break;
+      if (c.kind === 'fail') throw c.error;
+      if (c.count) this.bytesTotal += c.e.size;
+      if (c.kind === 'dir') await this.dir(c, joinPath(dest, c.name), false);
+      else await this.leaf(c.e, joinPath(dest, c.name), c.point, c.pos);
     }
     // Folder metadata after its contents (their creation changed its mtime).
     await this.out.settle();
-    const own = state === 'in' ? made === 'created' || this.opts.overwrite : made === 'created';
-    await this.out.guard(dest, () => finishDir(dest, own ? e : null, this.warnings.add, this.durable.perFile));
+    const own = s.state === 'in' ? made === 'created' || this.opts.overwrite : made === 'created';
+    await this.out.guard(dest, () => finishDir(dest, own ? s.e : null, this.warnings.add, this.durable.perFile));
   }
 
-  /**
-   * Requests the Trees of the selected sub-folders among entries[i..] (up to
-   * TREES_AHEAD waiting at once, small Trees only); returns the index to
-   * continue from. Without this every folder costs a round trip (behind the
-   * data requests already queued at the server) before its files can start.
-   */
-  private prefetchTrees(entries: Entry[], i: number, point: Buffer, state: Selected): number {
-    let j = i;
-    for (; j < entries.length && this.trees.size < TREES_AHEAD; j++) {
-      const c = entries[j]!;
-      if (c.type !== EntryType.Dir || c.chunks.length === 0 || c.chunks.length > PREFETCH_MAX_CHUNKS) continue;
-      const childPoint = joinPath(point, asBuffer(c.name));
-      if (state !== 'in' && this.sel.state(childPoint) === 'out') continue;
-      const p = fetchTree(this.opts.downlink, c.chunks, showPath(childPoint));
-      p.catch(() => {}); // reported when the walk reaches the folder
-      this.trees.set(c, p);
+  /** Passes over the contents of a folder that is not restored (after its 'dir' step), dropping their chunks. */
+  private async skip(): Promise<void> {
+    for (let depth = 1; depth > 0;) {
+      const c = await this.planner.next();
+      if (!c) return;
+      if (c.kind === 'dir') depth++;
+      else if (c.kind === 'end') depth--;
+      else if (c.kind === 'leaf') this.feed.skip(c.queued);
     }
-    return j;
-  }
-
-  /** Enqueues the chunks of the selected files from entries[i] to the next folder; returns that index. */
-  private enqueueRun(entries: Entry[], i: number, point: Buffer, state: Selected): number {
-    let j = i;
-    for (; j < entries.length && entries[j]!.type !== EntryType.Dir; j++) {
-      const c = entries[j]!;
-      if (c.type !== EntryType.File || c.chunks.length === 0) continue;
-      const childPoint = joinPath(point, asBuffer(c.name));
-      if (state === 'in' || this.sel.state(childPoint) === 'in') this.feed.enqueue(c.chunks, showPath(childPoint));
-    }
-    return j;
   }
 
   private async leaf(c: Entry, dest: Buffer, point: Buffer, pos: LinkPos): Promise<void> {
@@ -210,8 +180,8 @@ class Restorer {
     if (!existing) {
       // The first name is outside the selection: restore the content here, once.
       const e = await this.lookup(at, showPath(t));
-      const feed = new ChunkFeed(this.opts.downlink, this.tuning.batchChunks, this.tuning.batchesInFlight, this.opts.signal);
-      feed.enqueue(e.chunks, showPath(t));
+      const feed = new ChunkFeed(this.opts.downlink, this.tuning, this.opts.signal);
+      feed.enqueue(e.chunks, showPath(t), e.size);
       if (await this.out.file(e, dest, feed, true)) this.standIns.set(key, dest);
       return;
     }

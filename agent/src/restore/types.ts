@@ -1,5 +1,5 @@
 /** The restore path's contracts with the lead's network code and the daemon. */
-import type { Chunk } from '@strata/protocol';
+import { MAX_BATCH_ITEMS, type Chunk } from '@strata/protocol';
 import { coreutilsSyncFs, type SyncFs } from './durable.js';
 
 export interface RestoreDownlink {
@@ -36,9 +36,18 @@ export interface RestoreOptions {
 }
 
 export interface RestoreTuning {
-  /** Chunks per fetch call for file data, and data fetches in flight. */
+  /**
+   * File data requests: expected bytes each (estimated from file sizes; the
+   * reply is one frame of at most 8 MiB, so stay well under 6 MiB), chunks
+   * each at most, and requests in flight.
+   */
+  batchBytes: number;
   batchChunks: number;
   batchesInFlight: number;
+  /** Expected bytes requested and not yet written (bounds memory for chunk data). */
+  windowBytes: number;
+  /** Expected bytes the planner queues ahead of the writer, across folders. */
+  aheadBytes: number;
   /** Files being closed (and, without syncfs, fsynced) in the background. */
   pendingSyncs: number;
   /**
@@ -50,7 +59,12 @@ export interface RestoreTuning {
   filesInFlight: number;
 }
 
-export const DEFAULT_RESTORE_TUNING: RestoreTuning = { batchChunks: 256, batchesInFlight: 4, pendingSyncs: 16, filesInFlight: 8, syncFs: coreutilsSyncFs };
+const MiB = 1024 * 1024;
+
+export const DEFAULT_RESTORE_TUNING: RestoreTuning = {
+  batchBytes: 3 * MiB, batchChunks: MAX_BATCH_ITEMS, batchesInFlight: 8, windowBytes: 32 * MiB, aheadBytes: 48 * MiB,
+  pendingSyncs: 16, filesInFlight: 16, syncFs: coreutilsSyncFs,
+};
 
 export interface RestoreResult {
   /** Non-directory entries restored. */

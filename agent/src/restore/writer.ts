@@ -76,28 +76,43 @@ export class FileWriter {
       return false;
     }
     let failed: unknown = null;
-    let written = 0;
+    let written = 0; // file offset reached (holes included)
+    let holes = false;
     try {
       let group: Buffer[] = [];
       let groupBytes = 0;
+      const flush = async () => {
+        if (groupBytes === 0) return;
+        try {
+          await writeAll(fh, group, groupBytes, written);
+          written += groupBytes;
+          this.bytes += groupBytes;
+          this.progress();
+        } catch (e) {
+          failed = e;
+        }
+        group = [];
+        groupBytes = 0;
+      };
       for (let k = 0; k < n; k++) {
         const b = await feed.take();
         if (failed) continue;
+        if (isZeroRun(b)) {
+          // A chunk of zeros (disk images, sparse files) becomes a hole: the new file reads zeros there.
+          await flush();
+          if (failed) continue;
+          written += b.length;
+          this.bytes += b.length;
+          holes = true;
+          continue;
+        }
         group.push(b);
         groupBytes += b.length;
-        if (group.length >= WRITE_GROUP_CHUNKS || groupBytes >= WRITE_GROUP_BYTES || k === n - 1) {
-          try {
-            await writeAll(fh, group, groupBytes);
-            written += groupBytes;
-            this.bytes += groupBytes;
-            this.progress();
-          } catch (e) {
-            failed = e;
-          }
-          group = [];
-          groupBytes = 0;
-        }
+        if (group.length >= WRITE_GROUP_CHUNKS || groupBytes >= WRITE_GROUP_BYTES) await flush();
       }
+      await flush();
+      // A trailing hole: extend the file to its size.
+      if (!failed && holes) await fh.truncate(written).catch((e) => { failed = e; });
       if (!failed) await applyMeta(fh, c, dest, this.warnings.add).catch((e) => { failed = e; });
     } catch (e) {
       // A corrupt chunk or a cancel: the restore ends; the partial file does not stay behind.
@@ -115,7 +130,7 @@ export class FileWriter {
     for (const b of bufs) total += b.length;
     let failed: unknown = null;
     try {
-      if (total > 0) await writeAll(fh, bufs, total);
+      if (total > 0) await writeAll(fh, bufs, total, 0);
       this.bytes += total;
       await applyMeta(fh, c, dest, this.warnings.add);
     } catch (e) {
@@ -151,10 +166,19 @@ export class FileWriter {
   }
 }
 
-async function writeAll(fh: FileHandle, bufs: Buffer[], total: number): Promise<void> {
-  const { bytesWritten } = await fh.writev(bufs);
+/** Writes bufs at file offset `pos`; a short write is finished byte-exactly with plain writes. */
+async function writeAll(fh: FileHandle, bufs: Buffer[], total: number, pos: number): Promise<void> {
+  const { bytesWritten } = await fh.writev(bufs, pos);
   if (bytesWritten === total) return;
-  // Short write: finish byte-exactly with plain writes.
   const rest = Buffer.concat(bufs, total).subarray(bytesWritten);
-  for (let off = 0; off < rest.length;) off += (await fh.write(rest, off, rest.length - off)).bytesWritten;
+  for (let off = 0; off < rest.length;) off += (await fh.write(rest, off, rest.length - off, pos + bytesWritten + off)).bytesWritten;
+}
+
+/** Zero chunks smaller than a file-system block are written (a hole would save nothing). */
+const HOLE_MIN = 4096;
+const ZEROS = Buffer.alloc(1024 * 1024);
+
+function isZeroRun(b: Buffer): boolean {
+  if (b.length < HOLE_MIN || b.length > ZEROS.length || b[0] !== 0 || b[b.length - 1] !== 0) return false;
+  return b.equals(ZEROS.subarray(0, b.length));
 }
