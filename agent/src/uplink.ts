@@ -19,6 +19,10 @@ export class LinkUplink implements BackupUplink {
   private unacked = new Set<number>();
   private ackWaiters: Array<() => void> = [];
   private batch: Chunk[] = [];
+  /** Release callbacks of the batched chunks whose data is borrowed from the agent's read blocks. */
+  private releases: (() => void)[] = [];
+  /** The batch keeps chunk data by reference until it is encoded (see flushBatch). */
+  readonly releasesData = true;
   private batchBytes = 0;
   bytesSent = 0;
   private failure: Error | null = null;
@@ -41,6 +45,7 @@ export class LinkUplink implements BackupUplink {
 
   abort(e: Error) {
     this.failure ??= e;
+    this.releaseBatch();
     this.wake();
     for (const q of this.queries.values()) q(new Uint8Array(0));
   }
@@ -57,24 +62,44 @@ export class LinkUplink implements BackupUplink {
     return hashes.map((_, i) => ((have[i >> 3] ?? 0) & (1 << (i & 7))) !== 0);
   }
 
-  async send(chunk: Chunk): Promise<void> {
-    if (this.failure) throw this.failure;
+  async send(chunk: Chunk, release?: () => void): Promise<void> {
+    if (this.failure) {
+      release?.();
+      throw this.failure;
+    }
     this.batch.push(chunk);
+    if (release) this.releases.push(release);
     this.batchBytes += chunk.data.length;
     if (this.batchBytes >= BATCH_BYTES || this.batch.length >= BATCH_CHUNKS) await this.flushBatch();
+  }
+
+  /** Sends what is batched now (the agent ran out of read blocks, which the batch may hold). */
+  async flush(): Promise<void> {
+    await this.flushBatch();
   }
 
   private async flushBatch() {
     if (!this.batch.length) return;
     while (this.unacked.size >= MAX_UNACKED && !this.failure) await new Promise<void>((r) => this.ackWaiters.push(r));
     if (this.failure) throw this.failure;
+    if (!this.batch.length) return; // a concurrent flush took it
     const batchId = this.nextBatch++;
     const chunks = this.batch;
+    const releases = this.releases;
     this.bytesSent += this.batchBytes;
     this.batch = [];
+    this.releases = [];
     this.batchBytes = 0;
     this.unacked.add(batchId);
-    await this.link.send({ kind: 'chunkBatch', body: { jobId: this.jobId, batchId, chunks } });
+    // Link.send encodes the frame (a copy of every chunk's data) before its first await,
+    // so the chunks' read blocks can go back to the agent's pool right away.
+    const sent = this.link.send({ kind: 'chunkBatch', body: { jobId: this.jobId, batchId, chunks } });
+    for (const r of releases) r();
+    await sent;
+  }
+
+  private releaseBatch() {
+    for (const r of this.releases.splice(0)) r();
   }
 
   /** Sends what is batched and waits until the server acknowledged every batch. */

@@ -2,15 +2,18 @@
 import { showPath } from '../util/bytes.js';
 import type { Warnings } from '../util/warnings.js';
 import type { Limiter } from '../util/limiter.js';
+import type { BlockPool } from '../util/pool.js';
 import type { ChunkUploader } from './uploader.js';
 import type { TreeCache } from './cache.js';
 import type { BackupCounters, BackupTuning } from './types.js';
 
 export interface RunContext {
-  tuning: Omit<BackupTuning, 'compressor'>;
+  tuning: Omit<BackupTuning, 'compressor' | 'pool'>;
   /** Files whose ctime is this recent when read are stored with ctime 0, so the next backup reads them again. */
   racyWindowMs: number;
   uploader: ChunkUploader;
+  /** Where file data is read into (every chunk of a file is a view into one of its blocks, or a copy). */
+  pool: BlockPool;
   cache: TreeCache;
   warnings: Warnings;
   signal: AbortSignal | undefined;

@@ -7,6 +7,8 @@ import { WorkerCompressor, type ChunkCompressor } from '../util/zstd.js';
 import { TreeCache, cachedTotals } from './cache.js';
 import type { RunContext } from './context.js';
 import { Limiter } from '../util/limiter.js';
+import { BlockPool } from '../util/pool.js';
+import { CHUNKER_V1 } from '../chunker/index.js';
 import { Warnings } from '../util/warnings.js';
 import { statEntry } from './entry.js';
 import { PathFilter } from './filter.js';
@@ -25,7 +27,7 @@ const RACY_WINDOW_MS = 200;
 
 export async function runBackup(opts: BackupOptions): Promise<BackupResult> {
   const { cmd, uplink } = opts;
-  const { compressor: given, ...rest } = opts.tuning ?? {};
+  const { compressor: given, pool: givenPool, ...rest } = opts.tuning ?? {};
   const tuning = { ...DEFAULT_TUNING, ...rest };
   const warnings = new Warnings();
   checkAborted(opts.signal);
@@ -35,9 +37,15 @@ export async function runBackup(opts: BackupOptions): Promise<BackupResult> {
 
   const compressor: ChunkCompressor = given ?? new WorkerCompressor();
   const cache = await TreeCache.open(opts.cacheDir, cmd.parentPointId);
+  const pool = givenPool ?? new BlockPool(tuning.readBlock, Math.max(2, tuning.poolBlocks));
+  // A block at least as large as a chunk: a reader then holds at most one block while it waits for the next.
+  if (pool.blockSize < CHUNKER_V1.maxSize) throw new RangeError(`read blocks of ${pool.blockSize} bytes are smaller than a chunk`);
+  const uploader = new ChunkUploader(uplink, compressor, tuning);
+  pool.onStarved = () => uploader.starved();
+  uploader.pool = pool;
+  uploader.onFailure = (e) => pool.fail(e); // a reader waiting for a block would otherwise wait forever
   const ctx: RunContext = {
-    tuning, racyWindowMs: RACY_WINDOW_MS,
-    uploader: new ChunkUploader(uplink, compressor, tuning),
+    tuning, racyWindowMs: RACY_WINDOW_MS, uploader, pool,
     cache, warnings, signal: opts.signal, links: new Map(), fileSlots: new Limiter(tuning.filesInFlight),
     counters: { bytesScanned: 0, bytesSent: 0, filesScanned: 0, filesChanged: 0, bytesTotal: 0, filesTotal: 0, currentPath: '' },
     onProgress: opts.onProgress, files: 0, dirs: 0, bytes: 0,
@@ -79,6 +87,7 @@ export async function runBackup(opts: BackupOptions): Promise<BackupResult> {
     ctx.onProgress?.({ ...ctx.counters, bytesSent: ctx.uploader.bytesSent });
     return { root, files: ctx.files, dirs: ctx.dirs, bytes: ctx.bytes, warnings: warnings.result() };
   } catch (e) {
+    pool.fail(e); // readers waiting for a block give up
     await ctx.fileSlots.drain().catch(() => {}); // files still being read end at their next step
     await ctx.uploader.abandon(e);
     await cache.abort();

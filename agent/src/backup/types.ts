@@ -1,6 +1,7 @@
 /** The backup path's contracts with the lead's network code and the daemon. */
 import type { BackupCommand, Chunk } from '@strata/protocol';
 import type { ChunkCompressor } from '../util/zstd.js';
+import type { BlockPool } from '../util/pool.js';
 
 export interface BackupUplink {
   /**
@@ -17,7 +18,16 @@ export interface BackupUplink {
    * one chunk at a time (never concurrently). `chunk.data` may be a view into
    * a larger buffer; the uplink must not modify it.
    */
-  send(chunk: Chunk): Promise<void>;
+  send(chunk: Chunk, release?: () => void): Promise<void>;
+  /**
+   * true: send() is given a `release` callback for chunks whose data is a view
+   * into the agent's read blocks, and calls it (once) when it no longer refers
+   * to chunk.data, which may be after send() resolved (a batch being filled).
+   * Otherwise the data may be reused as soon as send() resolves.
+   */
+  readonly releasesData?: boolean;
+  /** Sends what the uplink batched without waiting for it to fill (the agent's read blocks ran out). */
+  flush?(): Promise<void>;
 }
 
 export interface BackupCounters {
@@ -61,8 +71,16 @@ export interface BackupOptions {
 }
 
 export interface BackupTuning {
-  /** File read block size. */
+  /** File read block size (the size of the pool's blocks). */
   readBlock: number;
+  /**
+   * Read blocks preallocated for the run (at least 2): all file data in flight
+   * (read ahead, queued for a query, compressing, batched in the uplink) lives
+   * in them, so this bounds it; a reader waits for a block when none is free.
+   */
+  poolBlocks: number;
+  /** Test hook: the pool to read into (default: poolBlocks blocks of readBlock bytes). */
+  pool?: BlockPool;
   /** Chunks per query batch, and raw bytes per query batch. */
   batchChunks: number;
   batchBytes: number;
@@ -83,10 +101,13 @@ export const DEFAULT_TUNING: Omit<BackupTuning, 'compressor'> = {
   // (read blocks, query batches), and 1 MiB reads / 2 MiB batches ran as fast
   // as 4 / 8 MiB here while holding a third of the memory.
   readBlock: 1024 * 1024,
+  poolBlocks: 12,
   batchChunks: 512,
   batchBytes: 2 * 1024 * 1024,
   batchesInFlight: 4,
   filesInFlight: 8,
   statAhead: 32,
-  seenLimit: 200_000,
+  // ~80 bytes of JS heap per remembered hash: 2 × 65 536 stay under 11 MiB on any dataset
+  // (a chunk seen longer ago is only queried again; the server then has it).
+  seenLimit: 65_536,
 };

@@ -5,11 +5,15 @@
  * At most `batchesInFlight` batches are between "queried" and "fully sent";
  * add() waits for room, which is how backpressure reaches the file reader.
  * A chunk already handled in this run (remembered in a bounded two-generation
- * set) is neither queried nor sent again.
+ * set) is neither queried nor sent again. A chunk that is a view into a pool
+ * block (file.ts) holds one reference, given up once its bytes are no longer
+ * needed: present on the server, compressed, or sent (or, for an uplink that
+ * batches by reference, released by the uplink).
  */
 import { MAX_BATCH_ITEMS } from '@strata/protocol';
 import { AgentError } from '../util/errors.js';
 import { makeChunk, type ChunkCompressor } from '../util/zstd.js';
+import type { Block, BlockPool } from '../util/pool.js';
 import type { BackupUplink } from './types.js';
 
 /**
@@ -45,11 +49,15 @@ export class ChunkUploader {
   chunksSent = 0;
   private hashes: Buffer[] = [];
   private datas: Buffer[] = [];
+  /** The pool block each chunk is a view into (it holds one reference), or null. */
+  private blocks: (Block | null)[] = [];
   private hints: (CompressHint | null)[] = [];
   private bytes = 0;
   private readonly inFlight = new Set<Promise<void>>();
   private sendChain: Promise<void> = Promise.resolve();
   private failure: unknown = null;
+  private starving = false;
+  private starvedAgain = false;
   private seen = new Set<string>();
   private seenOld = new Set<string>();
   private readonly batchChunks: number;
@@ -66,10 +74,16 @@ export class ChunkUploader {
    * Offers one chunk (raw bytes and their SHA-256). Resolves once the pipeline
    * has room again. `hint`: the file's compression outcome so far (see CompressHint).
    */
-  async add(hash: Buffer, data: Buffer, hint?: CompressHint): Promise<void> {
-    if (this.failure) throw this.failure;
+  async add(hash: Buffer, data: Buffer, hint?: CompressHint, block?: Block): Promise<void> {
+    if (this.failure) {
+      block?.release();
+      throw this.failure;
+    }
     const key = hash.toString('latin1');
-    if (this.seen.has(key) || this.seenOld.has(key)) return;
+    if (this.seen.has(key) || this.seenOld.has(key)) {
+      block?.release();
+      return;
+    }
     this.seen.add(key);
     if (this.seen.size >= this.opts.seenLimit) {
       this.seenOld = this.seen;
@@ -77,6 +91,7 @@ export class ChunkUploader {
     }
     this.hashes.push(hash);
     this.datas.push(data);
+    this.blocks.push(block ?? null);
     this.hints.push(hint ? (hint.worthTrying ? hint : null) : NO_HINT);
     this.bytes += data.length;
     if (this.hashes.length >= this.batchChunks || this.bytes >= this.opts.batchBytes) await this.flush();
@@ -92,40 +107,100 @@ export class ChunkUploader {
 
   /** After a failure or cancel: drops what is pending, stops sending, waits for calls already made. */
   async abandon(reason: unknown): Promise<void> {
-    this.failure ??= reason;
+    this.fail(reason);
+    for (const b of this.blocks) b?.release();
     this.hashes = [];
     this.datas = [];
+    this.blocks = [];
     this.hints = [];
     this.bytes = 0;
     await Promise.all(this.inFlight);
     await this.sendChain;
   }
 
+  /**
+   * The block pool ran dry (the reader waits): what is batched here, and what
+   * the uplink batched, holds blocks, so it goes out now rather than when full.
+   */
+  starved(): void {
+    if (this.failure) return;
+    if (this.starving) {
+      this.starvedAgain = true; // chunks added meanwhile may hold the blocks the reader waits for
+      return;
+    }
+    this.starving = true;
+    this.starvedAgain = false;
+    const run = async () => {
+      await this.flush();
+      await Promise.all(this.inFlight);
+      await this.sendChain;
+      await this.uplink.flush?.();
+    };
+    run().catch((e) => this.fail(e)).finally(() => {
+      this.starving = false;
+      if (this.starvedAgain) this.starved();
+    });
+  }
+
+  /** The run's block pool (compressed frames are put there when a block is at hand). */
+  pool: BlockPool | null = null;
+
+  /** Called once, with the first failure (the run's block pool must stop waiters). */
+  onFailure: ((e: unknown) => void) | null = null;
+
+  private fail(e: unknown): void {
+    if (this.failure) return;
+    this.failure = e;
+    this.onFailure?.(e);
+  }
+
   private async flush(): Promise<void> {
     if (this.hashes.length === 0) return;
     const hashes = this.hashes;
     const datas = this.datas;
+    const blocks = this.blocks;
     const hints = this.hints;
     this.hashes = [];
     this.datas = [];
+    this.blocks = [];
     this.hints = [];
     this.bytes = 0;
     while (this.inFlight.size >= this.opts.batchesInFlight) await Promise.race(this.inFlight);
-    if (this.failure) throw this.failure;
-    const p: Promise<void> = this.process(hashes, datas, hints).then(
+    if (this.failure) {
+      for (const b of blocks) b?.release();
+      throw this.failure;
+    }
+    const p: Promise<void> = this.process(hashes, datas, blocks, hints).then(
       () => { this.inFlight.delete(p); },
-      (e) => { this.inFlight.delete(p); this.failure ??= e; },
+      (e) => { this.inFlight.delete(p); this.fail(e); },
     );
     this.inFlight.add(p);
   }
 
-  private async process(hashes: Buffer[], datas: Buffer[], hints: (CompressHint | null)[]): Promise<void> {
+  private async process(hashes: Buffer[], datas: Buffer[], blocks: (Block | null)[], hints: (CompressHint | null)[]): Promise<void> {
+    // Each block reference is given up exactly once: here, or by the uplink (releasesData).
+    const release = (i: number) => {
+      const b = blocks[i];
+      blocks[i] = null;
+      b?.release();
+    };
+    try {
+      await this.queryCompressSend(hashes, datas, blocks, hints, release);
+    } finally {
+      for (let i = 0; i < blocks.length; i++) release(i);
+    }
+  }
+
+  private async queryCompressSend(hashes: Buffer[], datas: Buffer[], blocks: (Block | null)[], hints: (CompressHint | null)[], release: (i: number) => void): Promise<void> {
     const have = await this.uplink.query(hashes);
     if (!Array.isArray(have) || have.length !== hashes.length) {
       throw new AgentError('PROTOCOL', `chunk query for ${hashes.length} hashes answered with ${have?.length} flags`);
     }
     const missing: number[] = [];
-    for (let i = 0; i < hashes.length; i++) if (!have[i]) missing.push(i);
+    for (let i = 0; i < hashes.length; i++) {
+      if (!have[i]) missing.push(i);
+      else release(i); // the server has it: its bytes are not needed any more
+    }
     if (missing.length === 0) return;
     const raws = missing.map((i) => datas[i]!);
     // Only the chunks worth trying go to the compressor; the others stay raw (null).
@@ -133,29 +208,59 @@ export class ChunkUploader {
     for (let k = 0; k < missing.length; k++) if (hints[missing[k]!]) tryIdx.push(k);
     const compressed: (Buffer | null)[] = new Array(missing.length).fill(null);
     if (tryIdx.length) {
-      const out = await this.compressor.compress(tryIdx.map((k) => raws[k]!));
+      // Kept frames go into pool blocks when one is at hand (never waiting: the reader may hold
+      // the rest), so they cost no fresh Buffer; such a frame takes over its chunk's reference.
+      const framed = new Map<Buffer, Block>();
+      const into = (n: number): Buffer => {
+        const r = this.pool && n <= this.pool.blockSize ? this.pool.tryTake(n) : null;
+        if (!r) return Buffer.allocUnsafe(n);
+        framed.set(r.buf, r.block);
+        return r.buf;
+      };
+      let out: (Buffer | null)[];
+      try {
+        out = await this.compressor.compress(tryIdx.map((k) => raws[k]!), into);
+      } catch (e) {
+        for (const b of framed.values()) b.release();
+        throw e;
+      }
       for (let t = 0; t < tryIdx.length; t++) {
         const k = tryIdx[t]!;
-        compressed[k] = out[t] ?? null;
-        const hint = hints[missing[k]!]!;
+        const i = missing[k]!;
+        const frame = out[t] ?? null;
+        compressed[k] = frame;
+        const hint = hints[i]!;
         hint.tried++;
-        if (out[t]) hint.saved++;
+        if (frame) {
+          hint.saved++;
+          release(i); // the raw bytes are not needed any more
+          blocks[i] = framed.get(frame) ?? null;
+        }
       }
     }
     // One sender at a time, batch after batch: the uplink sees a single stream of send() calls.
     const prev = this.sendChain;
+    const holds = this.uplink.releasesData === true;
     const mine = (async () => {
       await prev;
       if (this.failure) throw this.failure;
       for (let k = 0; k < missing.length; k++) {
         if (this.failure) throw this.failure;
-        const chunk = makeChunk(hashes[missing[k]!]!, raws[k]!, compressed[k]!);
-        await this.uplink.send(chunk);
+        const i = missing[k]!;
+        const chunk = makeChunk(hashes[i]!, raws[k]!, compressed[k]!);
+        const b = blocks[i];
+        if (holds && b) {
+          blocks[i] = null; // the uplink releases it once it no longer refers to the bytes
+          await this.uplink.send(chunk, () => b.release());
+        } else {
+          await this.uplink.send(chunk);
+          release(i);
+        }
         this.bytesSent += chunk.data.length;
         this.chunksSent++;
       }
     })();
-    this.sendChain = mine.catch((e) => { this.failure ??= e; });
+    this.sendChain = mine.catch((e) => this.fail(e));
     await mine;
   }
 }

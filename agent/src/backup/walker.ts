@@ -142,9 +142,10 @@ async function walkEntry(w: Walk, c: Child, all: boolean): Promise<{ entry: Prom
   if (!all && !filter.included(c.rel)) return null;
   report(ctx, c.abs);
   const task = () => fileLike(ctx, c.abs, c.point, c.name, c.st, c.before).then((e) => counted(ctx, e));
-  if (c.st.isFile() && (c.st.nlink > 1n || c.st.size > SERIAL_SIZE)) {
+  if (c.st.isFile() && (c.st.nlink > 1n || c.st.size > SERIAL_SIZE || c.st.size >= BigInt(ctx.pool.blockSize))) {
     // Hard-link first names must be decided in walk order, and a large file keeps the
     // hashing thread busy on its own (reading several would only hold more blocks in memory).
+    // Files read at once fit in one pool block each, so none holds a block while waiting for another.
     await ctx.fileSlots.drain();
     return { entry: Promise.resolve(await task()) };
   }

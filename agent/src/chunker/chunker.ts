@@ -89,6 +89,11 @@ export class Chunker {
     return out;
   }
 
+  /** Bytes of the unfinished chunk held (as views into earlier pushes) until a later push or finish(). */
+  get pending(): number {
+    return this.len;
+  }
+
   /** Ends the stream: returns the last, possibly short, chunk (or nothing) and resets the chunker. */
   finish(): Buffer[] {
     if (this.len === 0) return [];

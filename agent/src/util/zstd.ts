@@ -26,8 +26,12 @@ export const ZSTD_LEVEL = 1;
 export const MIN_SAVING = 0.03;
 
 export interface ChunkCompressor {
-  /** For each raw chunk, its zstd frame, or null when compression does not save MIN_SAVING. Order is kept. */
-  compress(raws: Buffer[]): Promise<(Buffer | null)[]>;
+  /**
+   * For each raw chunk, its zstd frame, or null when compression does not save MIN_SAVING. Order is kept.
+   * `into(n)`: where to put a kept frame of n bytes (the caller's pooled memory; the Buffer it returns is
+   * the one given back); default a fresh Buffer.
+   */
+  compress(raws: Buffer[], into?: (n: number) => Buffer): Promise<(Buffer | null)[]>;
   /** Releases threads; no call may follow. */
   close(): Promise<void>;
 }
@@ -39,16 +43,21 @@ export function makeChunk(hash: Buffer, raw: Buffer, compressed: Buffer | null):
     : { hash, compression: Compression.None, rawSize: raw.length, data: raw };
 }
 
+const fresh = (n: number): Buffer => Buffer.allocUnsafe(n);
+
 export class InlineCompressor implements ChunkCompressor {
   private readonly cctx = new binding.CCtx();
   private scratch = Buffer.allocUnsafe(0);
 
-  async compress(raws: Buffer[]): Promise<(Buffer | null)[]> {
+  async compress(raws: Buffer[], into: (n: number) => Buffer = fresh): Promise<(Buffer | null)[]> {
     return raws.map((raw) => {
       const bound = binding.compressBound(raw.length);
       if (this.scratch.length < bound) this.scratch = Buffer.allocUnsafe(bound);
       const n = this.cctx.compress(this.scratch, raw, ZSTD_LEVEL);
-      return n <= raw.length * (1 - MIN_SAVING) ? Buffer.from(this.scratch.subarray(0, n)) : null;
+      if (n > raw.length * (1 - MIN_SAVING)) return null;
+      const out = into(n);
+      this.scratch.copy(out, 0, 0, n);
+      return out;
     });
   }
 
@@ -129,27 +138,27 @@ export class WorkerCompressor implements ChunkCompressor {
     for (let i = 0; i < threads * 2 + 1; i++) this.free.push({ input: new SharedArrayBuffer(SLOT_BYTES), output: new SharedArrayBuffer(SLOT_BYTES) });
   }
 
-  async compress(raws: Buffer[]): Promise<(Buffer | null)[]> {
+  async compress(raws: Buffer[], into: (n: number) => Buffer = fresh): Promise<(Buffer | null)[]> {
     const parts: Promise<(Buffer | null)[]>[] = [];
     let group: Buffer[] = [];
     let bytes = 0;
     for (const r of raws) {
       if (r.length > SLOT_BYTES) {
-        if (group.length) parts.push(this.compressGroup(group));
-        parts.push(this.inline.compress([r]));
+        if (group.length) parts.push(this.compressGroup(group, into));
+        parts.push(this.inline.compress([r], into));
         group = [];
         bytes = 0;
         continue;
       }
       if (bytes + r.length > SLOT_BYTES) {
-        parts.push(this.compressGroup(group));
+        parts.push(this.compressGroup(group, into));
         group = [];
         bytes = 0;
       }
       group.push(r);
       bytes += r.length;
     }
-    if (group.length) parts.push(this.compressGroup(group));
+    if (group.length) parts.push(this.compressGroup(group, into));
     return (await Promise.all(parts)).flat();
   }
 
@@ -158,7 +167,7 @@ export class WorkerCompressor implements ChunkCompressor {
     this.fail(new Error('compressor closed'));
   }
 
-  private async compressGroup(raws: Buffer[]): Promise<(Buffer | null)[]> {
+  private async compressGroup(raws: Buffer[], into: (n: number) => Buffer): Promise<(Buffer | null)[]> {
     if (this.failure) throw this.failure;
     const slot = this.free.pop() ?? await new Promise<Slot>((r) => this.slotWaiters.push(r));
     try {
@@ -184,7 +193,9 @@ export class WorkerCompressor implements ChunkCompressor {
       for (let i = 0; i < raws.length; i++) {
         const len = lens[i]!;
         if (len < 0) { result[i] = null; continue; }
-        result[i] = Buffer.from(output.subarray(outOff, outOff + len)); // a copy: the slot is reused
+        const frame = into(len); // a copy: the slot is reused
+        output.copy(frame, 0, outOff, outOff + len);
+        result[i] = frame;
         outOff += len;
       }
       return result;
