@@ -33,6 +33,8 @@ const AGENT_MAIN = join(REPO_ROOT, 'agent/dist/strata-agent.mjs');
  * environment before Node starts, so they cannot be set from inside.
  */
 export const DAEMON_ENV = { UV_THREADPOOL_SIZE: '16', MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_TRIM_THRESHOLD_: '131072' };
+/** The agent also keeps V8's young generation small: its garbage is short-lived chunk bookkeeping. */
+export const AGENT_ENV = { ...DAEMON_ENV, NODE_OPTIONS: '--max-semi-space-size=2' };
 /** Arguments for `node` to run a built CLI entry point. */
 const tsx = (main: string, ...args: string[]): string[] => [main, ...args];
 
@@ -67,7 +69,7 @@ export const strata: ToolRunner = {
       daemons.push(server);
       const { out: token } = await cli<string>('token', 'create');
       await run(process.execPath, tsx(AGENT_MAIN, 'enroll', '--server', `wss://127.0.0.1:${port}`, '--token', token, '--state', agentDir), opts);
-      const agent = await startDaemon(process.execPath, tsx(AGENT_MAIN, 'run', '--state', agentDir), { ...opts, env: { ...opts.env, ...DAEMON_ENV }, logFile: join(workDir, 'strata-agent.log') });
+      const agent = await startDaemon(process.execPath, tsx(AGENT_MAIN, 'run', '--state', agentDir), { ...opts, env: { ...opts.env, ...AGENT_ENV }, logFile: join(workDir, 'strata-agent.log') });
       daemons.push(agent);
       const name = await waitOnline(() => cli<Agent[]>('agents', 'list', '--json').then((r) => r.out));
       const { out: src } = await cli<{ id: string }>('sources', 'add', name, source, '--json');
