@@ -132,6 +132,17 @@ export class TableWriter {
 }
 
 /** Read access to one table file. Not safe to use after close(). */
+/**
+ * Small tables (index runs, ref lists) are kept in memory whole, within one
+ * process-wide budget: a restore or commit looks up every chunk, and a system
+ * call per lookup cost more than the hashing. Bigger tables, or tables past the
+ * budget, are searched with positioned reads, so memory stays bounded whatever
+ * the chunk count. Tables are immutable once written, so the copy cannot go stale.
+ */
+const RESIDENT_MAX_TABLE = 16 << 20;
+const RESIDENT_BUDGET = 96 << 20;
+const resident = { used: 0 };
+
 export class TableReader {
   private fanout: Uint32Array | undefined;
   private readonly fanoutAt = TABLE_HEADER_SIZE;
@@ -140,6 +151,8 @@ export class TableReader {
   private users = 0;
   private closeWhenIdle = false;
   private closed = false;
+  /** The records, when the table is small enough to keep in memory (lookups then cost no system call). */
+  private records: Buffer | undefined;
 
   private constructor(
     readonly path: string, private readonly fd: number, readonly recordSize: number,
@@ -175,6 +188,14 @@ export class TableReader {
         if (crc32(f) !== h.readUInt32LE(28)) fail('fanout checksum mismatch');
         r.fanout = new Uint32Array(f.buffer, f.byteOffset, fanoutBytes / 4).slice();
       }
+      const recordBytes = count * recordSize;
+      if (r.fanout && recordBytes <= RESIDENT_MAX_TABLE && resident.used + recordBytes <= RESIDENT_BUDGET) {
+        const recs = Buffer.allocUnsafe(recordBytes);
+        if (readSync(fd, recs, 0, recordBytes, r.recordsAt) !== recordBytes) fail('file shorter than its records');
+        if (crc32(recs) !== r.recordsCrc) fail('records checksum mismatch');
+        r.records = recs;
+        resident.used += recordBytes;
+      }
       return r;
     } catch (err) {
       closeSync(fd);
@@ -194,8 +215,12 @@ export class TableReader {
     const [lo0, hi0] = this.bucketRange(bucketOf(key, 0, this.bits));
     if (hi0 <= lo0) return undefined;
     const n = hi0 - lo0;
-    const buf = Buffer.allocUnsafe(n * this.recordSize);
-    readSync(this.fd, buf, 0, buf.length, this.recordsAt + lo0 * this.recordSize);
+    let buf: Buffer;
+    if (this.records) buf = this.records.subarray(lo0 * this.recordSize, hi0 * this.recordSize);
+    else {
+      buf = Buffer.allocUnsafe(n * this.recordSize);
+      readSync(this.fd, buf, 0, buf.length, this.recordsAt + lo0 * this.recordSize);
+    }
     let lo = 0;
     let hi = n - 1;
     while (lo <= hi) {
@@ -247,6 +272,10 @@ export class TableReader {
       return;
     }
     this.closed = true;
+    if (this.records) {
+      resident.used -= this.records.length;
+      this.records = undefined;
+    }
     closeSync(this.fd);
   }
 }
