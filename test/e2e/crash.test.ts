@@ -62,15 +62,13 @@ describe('crash during a backup', () => {
     await okJson(cli(['backup', sourceId, '--json']));
     const job = await waitForRunningJob();
     agent.proc.kill('SIGKILL');
-    for (let i = 0; i < 200; i++) {
-      const j = await okJson<{ state: string; errorMessage: string }>(cli(['jobs', 'show', job.id, '--json']));
-      if (j.state !== 'running') {
-        expect(j.state).toBe('failed');
-        expect(j.errorMessage).toMatch(/agent disconnected/);
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 50));
+    let j = { state: 'running', errorMessage: '' };
+    for (let i = 0; i < 200 && j.state === 'running'; i++) {
+      j = await okJson<{ state: string; errorMessage: string }>(cli(['jobs', 'show', job.id, '--json']));
+      if (j.state === 'running') await new Promise((r) => setTimeout(r, 50));
     }
+    expect(j.state).toBe('failed');
+    expect(j.errorMessage).toMatch(/agent disconnected/);
     agent = await startAgentProc(path.join(work.name, 'agent'));
     await restoresExactly(p1, snap1);
     const b = await okJson(cli(['backup', sourceId, '--wait', '--json']));
