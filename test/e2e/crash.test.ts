@@ -40,7 +40,7 @@ async function restoresExactly(point: string, expected: string) {
 beforeAll(async () => {
   work = tmp.dirSync({ unsafeCleanup: true, prefix: 'strata-crash-' });
   src = path.join(work.name, 'src');
-  buildTree(src, { largeFiles: 4, largeSize: 24 * MiB, smallFiles: 100 });
+  buildTree(src, { largeFiles: 6, largeSize: 32 * MiB, smallFiles: 100 });
   server = await startServerProc(path.join(work.name, 'server'));
   const a = await enrollAndRun(server, path.join(work.name, 'agent'));
   agent = a;
@@ -48,7 +48,7 @@ beforeAll(async () => {
   p1 = (await okJson(cli(['backup', sourceId, '--wait', '--json']))).point.id;
   snap1 = path.join(work.name, 'snap1');
   execFileSync('cp', ['-a', src, snap1]);
-  changeTree(src, 0.3);
+  changeTree(src, 0.5);
 });
 
 afterAll(async () => {
@@ -77,7 +77,7 @@ describe('crash during a backup', () => {
   });
 
   it('server killed mid-backup: after restart the job is failed, the earlier points restore, the next backup works', async () => {
-    changeTree(src, 0.3, 'second change');
+    changeTree(src, 0.5, 'second change');
     await okJson(cli(['backup', sourceId, '--json']));
     const job = await waitForRunningJob();
     server.proc.kill('SIGKILL');
