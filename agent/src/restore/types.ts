@@ -62,7 +62,7 @@ export interface RestoreTuning {
 const MiB = 1024 * 1024;
 
 export const DEFAULT_RESTORE_TUNING: RestoreTuning = {
-  batchBytes: 3 * MiB, batchChunks: MAX_BATCH_ITEMS, batchesInFlight: 8, windowBytes: 32 * MiB, aheadBytes: 48 * MiB,
+  batchBytes: 1 * MiB, batchChunks: MAX_BATCH_ITEMS, batchesInFlight: 6, windowBytes: 6 * MiB, aheadBytes: 24 * MiB,
   pendingSyncs: 16, filesInFlight: 16, syncFs: coreutilsSyncFs,
 };
 
