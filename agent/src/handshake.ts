@@ -1,7 +1,7 @@
 /** Enrollment (token → identity) and the signed Hello of every later connection. */
 import { generateKeyPairSync, sign, createPrivateKey } from 'node:crypto';
 import os from 'node:os';
-import { HELLO_CONTEXT, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, type Frame } from '@strata/protocol';
+import { helloSignedBytes, MIN_PROTOCOL_VERSION, parseEnrollmentToken, PROTOCOL_VERSION, type Frame } from '@strata/protocol';
 import { Link } from './link.js';
 import { saveIdentity, type Identity } from './state.js';
 import { AGENT_VERSION } from './version.js';
@@ -18,9 +18,9 @@ export function agentUrl(server: string): string {
 }
 
 export function parseToken(token: string): { fingerprint: string | null } {
-  const m = /^stk1\.[A-Za-z0-9_-]{16,64}\.([0-9a-f]{64}|-)$/.exec(token.trim());
-  if (!m) throw new Error('this is not a Strata enrollment token (expected stk1.…): copy it from `strata token create`');
-  return { fingerprint: m[1] === '-' ? null : m[1]! };
+  const parsed = parseEnrollmentToken(token);
+  if (!parsed) throw new Error('this is not a Strata enrollment token (expected stk1.…): copy it from `strata token create`');
+  return { fingerprint: parsed.fingerprint };
 }
 
 export async function enroll(server: string, token: string, stateDir: string): Promise<Identity> {
@@ -57,8 +57,7 @@ export async function connectAndHello(identity: Identity): Promise<{ link: Link;
   const link = await Link.connect(identity.serverUrl, identity.serverFingerprint);
   try {
     const ch = await link.next(isKind('challenge'));
-    const msg = Buffer.concat([Buffer.from(HELLO_CONTEXT), ch.body.nonce, Buffer.from(identity.agentId)]);
-    const signature = sign(null, msg, createPrivateKey(identity.privateKey));
+    const signature = sign(null, helloSignedBytes(ch.body.nonce, identity.agentId), createPrivateKey(identity.privateKey));
     await link.send({
       kind: 'hello',
       body: { minVersion: MIN_PROTOCOL_VERSION, maxVersion: PROTOCOL_VERSION, agentId: identity.agentId, signature, agentVersion: AGENT_VERSION, hostname: os.hostname() },

@@ -9,3 +9,4 @@ export * from './errors.js';
 export { encodeFrame, decodeFrame } from './codec.js';
 export { encodeTree, decodeTree } from './tree.js';
 export { negotiateVersion } from './version.js';
+export { formatEnrollmentToken, parseEnrollmentToken, helloSignedBytes } from './identity.js';

@@ -5,7 +5,7 @@
  */
 import { sign, generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeFrame, ErrorCode, HELLO_CONTEXT, MAX_FRAME_BYTES, type Frame } from '@strata/protocol';
+import { encodeFrame, ErrorCode, helloSignedBytes, MAX_FRAME_BYTES, type Frame } from '@strata/protocol';
 import { enroll } from '../../agent/src/handshake.js';
 import tmp from 'tmp';
 import { RawClient, testServer, type TestServer } from './harness.js';
@@ -34,7 +34,7 @@ async function helloed(): Promise<RawClient> {
   const c = await RawClient.connect(t.srv.agentUrl);
   const nonce = c.challengeNonce();
   const { createPrivateKey } = await import('node:crypto');
-  const signature = sign(null, Buffer.concat([Buffer.from(HELLO_CONTEXT), nonce, Buffer.from(identity.agentId)]), createPrivateKey(identity.privateKey));
+  const signature = sign(null, helloSignedBytes(nonce, identity.agentId), createPrivateKey(identity.privateKey));
   c.sendFrame({ kind: 'hello', body: { minVersion: 1, maxVersion: 1, agentId: identity.agentId, signature, agentVersion: 't', hostname: 'h' } });
   await c.waitFor('welcome');
   return c;
@@ -130,7 +130,7 @@ describe('credentials', () => {
   it('a wrong key (signature) is refused', async () => {
     const c = await RawClient.connect(t.srv.agentUrl);
     const other = generateKeyPairSync('ed25519').privateKey;
-    const signature = sign(null, Buffer.concat([Buffer.from(HELLO_CONTEXT), c.challengeNonce(), Buffer.from(identity.agentId)]), other);
+    const signature = sign(null, helloSignedBytes(c.challengeNonce(), identity.agentId), other);
     c.sendFrame({ kind: 'hello', body: { minVersion: 1, maxVersion: 1, agentId: identity.agentId, signature, agentVersion: '', hostname: '' } });
     const e = await errorOf(c);
     expect(e.code).toBe(ErrorCode.AuthFailed);
@@ -140,7 +140,7 @@ describe('credentials', () => {
   it('a replayed signature (old nonce) is refused', async () => {
     const first = await RawClient.connect(t.srv.agentUrl);
     const { createPrivateKey } = await import('node:crypto');
-    const signature = sign(null, Buffer.concat([Buffer.from(HELLO_CONTEXT), first.challengeNonce(), Buffer.from(identity.agentId)]), createPrivateKey(identity.privateKey));
+    const signature = sign(null, helloSignedBytes(first.challengeNonce(), identity.agentId), createPrivateKey(identity.privateKey));
     first.ws.close();
     const c = await RawClient.connect(t.srv.agentUrl);
     c.sendFrame({ kind: 'hello', body: { minVersion: 1, maxVersion: 1, agentId: identity.agentId, signature, agentVersion: '', hostname: '' } });

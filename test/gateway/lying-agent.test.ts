@@ -6,7 +6,7 @@
 import { createPrivateKey, randomBytes, sign } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import tmp from 'tmp';
-import { ErrorCode, HELLO_CONTEXT, type Frame } from '@strata/protocol';
+import { ErrorCode, helloSignedBytes, type Frame } from '@strata/protocol';
 import { enroll } from '../../agent/src/handshake.js';
 import { RawClient, testServer, type TestServer } from './harness.js';
 
@@ -28,7 +28,7 @@ afterAll(async () => {
 
 async function agentWithBackup(): Promise<{ c: RawClient; jobId: string }> {
   const c = await RawClient.connect(t.srv.agentUrl);
-  const signature = sign(null, Buffer.concat([Buffer.from(HELLO_CONTEXT), c.challengeNonce(), Buffer.from(identity.agentId)]), createPrivateKey(identity.privateKey));
+  const signature = sign(null, helloSignedBytes(c.challengeNonce(), identity.agentId), createPrivateKey(identity.privateKey));
   c.sendFrame({ kind: 'hello', body: { minVersion: 1, maxVersion: 1, agentId: identity.agentId, signature, agentVersion: 't', hostname: 'h' } });
   await c.waitFor('welcome');
   const job = await t.srv.jobs.startBackup(sourceId);

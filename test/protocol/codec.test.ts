@@ -114,3 +114,13 @@ describe('the fast ChunkBatch encoder', () => {
     }
   });
 });
+
+describe('enrollment token format', () => {
+  it('round-trips secret and fingerprint, and refuses anything else', async () => {
+    const { formatEnrollmentToken, parseEnrollmentToken } = await import('@strata/protocol');
+    const fp = 'ab'.repeat(32);
+    expect(parseEnrollmentToken(formatEnrollmentToken('s'.repeat(32), fp))).toEqual({ secret: 's'.repeat(32), fingerprint: fp });
+    expect(parseEnrollmentToken(formatEnrollmentToken('s'.repeat(32), null))).toEqual({ secret: 's'.repeat(32), fingerprint: null });
+    for (const bad of ['', 'stk1.short.-', `stk2.${'s'.repeat(32)}.-`, `stk1.${'s'.repeat(32)}.${'AB'.repeat(32)}`]) expect(parseEnrollmentToken(bad)).toBeNull();
+  });
+});

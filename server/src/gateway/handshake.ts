@@ -7,21 +7,17 @@
 import { createPublicKey, randomBytes, verify } from 'node:crypto';
 import os from 'node:os';
 import {
-  ErrorCode, HELLO_CONTEXT, MIN_PROTOCOL_VERSION, negotiateVersion, PROTOCOL_VERSION, ProtocolError,
+  ErrorCode, helloSignedBytes, MIN_PROTOCOL_VERSION, parseEnrollmentToken, negotiateVersion, PROTOCOL_VERSION, ProtocolError,
   type Enroll, type Frame, type Hello,
 } from '@strata/protocol';
 import type { Catalog } from '../catalog/index.js';
 import type { Agent } from '../catalog/types.js';
-import { hashSecret, parseEnrollmentToken } from '../services/enrollment.js';
+import { hashSecret } from '../services/enrollment.js';
 
 export const newNonce = () => randomBytes(32);
 
 export function challengeFrame(nonce: Buffer, serverId: string): Frame {
   return { kind: 'challenge', body: { minVersion: MIN_PROTOCOL_VERSION, maxVersion: PROTOCOL_VERSION, nonce, serverId } };
-}
-
-export function helloMessage(nonce: Uint8Array, agentId: string): Buffer {
-  return Buffer.concat([Buffer.from(HELLO_CONTEXT), nonce, Buffer.from(agentId)]);
 }
 
 export async function authenticateHello(catalog: Catalog, hello: Hello, nonce: Buffer): Promise<{ agent: Agent; version: number }> {
@@ -31,7 +27,7 @@ export async function authenticateHello(catalog: Catalog, hello: Hello, nonce: B
   if (agent.revokedAt) throw new ProtocolError(ErrorCode.AgentRevoked, `agent '${agent.name}' was revoked on ${agent.revokedAt.toISOString()}`);
   let ok = false;
   try {
-    ok = verify(null, helloMessage(nonce, hello.agentId), createPublicKey(agent.publicKey), hello.signature);
+    ok = verify(null, helloSignedBytes(nonce, hello.agentId), createPublicKey(agent.publicKey), hello.signature);
   } catch {
     ok = false;
   }
