@@ -27,7 +27,6 @@ export class JobService {
 
   /** Live progress of a running job (undefined once it ended: read the catalog row). */
   progress(jobId: string): LiveProgress | undefined { return this.running.get(jobId)?.progress; }
-  isRunning(jobId: string) { return this.running.has(jobId); }
 
   async startBackup(dataSourceId: string): Promise<Job> {
     const source = await this.catalog.getDataSource(dataSourceId);

@@ -13,7 +13,7 @@ const MAX_DEPTH = 4096;
 const MAX_WALKED = 1_000_000;
 
 /** Reads a tree (a list of chunks) whole; a Tree chunk list is small (one directory). */
-export async function readTreeBytes(store: ChunkStore, chunks: Uint8Array[]): Promise<Buffer> {
+async function readTreeBytes(store: ChunkStore, chunks: Uint8Array[]): Promise<Buffer> {
   const parts: Buffer[] = [];
   for (const h of chunks) parts.push(await store.getRaw(Buffer.from(h)));
   return Buffer.concat(parts);
