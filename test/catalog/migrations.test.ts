@@ -8,7 +8,18 @@ import { createCatalogDataSource, MIGRATIONS_TABLE } from '../../server/src/cata
 import { MIGRATIONS } from '../../server/src/catalog/migrations/index.js';
 import { describeEngines, SAMPLE_KEY } from './harness.js';
 
-const TABLES = ['agents', 'enrollment_tokens', 'data_sources', 'recovery_points', 'jobs'];
+const TABLES = [
+  'agents',
+  'enrollment_tokens',
+  'data_sources',
+  'recovery_points',
+  'jobs',
+  'vaults',
+  'online_policies',
+  'protection_groups',
+  'alerts',
+  'notification_channels',
+];
 
 describeEngines('catalog migrations', (h) => {
   it('create every table on an empty database, matching the entities exactly', async () => {

@@ -48,6 +48,7 @@ describeEngines('catalog data sources', (h) => {
       includes: ['*.conf'],
       excludes: ['*.tmp', 'cache/'],
       createdAt: clock.now(),
+      groupId: null,
     });
     clock.advance(10);
     const s2 = await c.createDataSource({ agentId: b.id, name: 'etc', paths: ['/etc'] });
@@ -101,7 +102,7 @@ describeEngines('catalog recovery points', (h) => {
     const other = await agentWithSource(c, 'db-01');
 
     const p1 = await c.createRecoveryPoint(pointInput(agent.id, source.id));
-    expect(p1).toMatchObject({ createdAt: clock.now(), parentPointId: null, location: 'disk', root: [hex64(1), hex64(2)] });
+    expect(p1).toMatchObject({ createdAt: clock.now(), parentPointId: null, location: 'disk', vaultId: null, root: [hex64(1), hex64(2)] });
     clock.advance(60_000);
     const p2 = await c.createRecoveryPoint(pointInput(agent.id, source.id, { parentPointId: p1.id, files: 11 }));
     clock.advance(60_000);

@@ -10,13 +10,16 @@
  *   throws IN_USE. Bad arguments throw INVALID_REQUEST.
  * - Times are Date, sizes and counts JS numbers (safe integers; anything else
  *   is refused with a TypeError), JSON fields come back parsed.
- * - Lists are ordered: oldest first for agents, tokens and data sources;
- *   newest first for recovery points and jobs.
+ * - Lists are ordered: oldest first for agents, tokens, data sources, vaults,
+ *   online policies, protection groups and notification channels; newest
+ *   first for recovery points, jobs and alerts.
  * - Times the catalog sets itself (createdAt, lastSeenAt, usedAt, ...) come
  *   from the clock given to openCatalog().
  */
 import type {
   Agent,
+  Alert,
+  AlertFilter,
   DataSourcePatch,
   DataSourceRecord,
   EnrollmentToken,
@@ -28,10 +31,22 @@ import type {
   NewAgent,
   NewDataSource,
   NewJob,
+  NewAlert,
+  NewNotificationChannel,
+  NewOnlinePolicy,
+  NewProtectionGroup,
   NewRecoveryPoint,
+  NewVault,
+  NotificationChannel,
+  NotificationChannelPatch,
+  OnlinePolicy,
+  OnlinePolicyPatch,
   PointLocation,
+  ProtectionGroup,
+  ProtectionGroupPatch,
   RecoveryPoint,
   RecoveryPointFilter,
+  Vault,
 } from './types.js';
 import type { Engine } from './schema/columns.js';
 
@@ -85,13 +100,17 @@ export interface RecoveryPointOps {
   /** INVALID_REFERENCE if the data source, agent or parent point is unknown; CONFLICT if input.id exists. */
   createRecoveryPoint(input: NewRecoveryPoint): Promise<RecoveryPoint>;
   getRecoveryPoint(id: string): Promise<RecoveryPoint | null>;
-  /** Newest first; filter by data source and / or agent (all points when empty). */
+  /** Newest first; filter by data source, agent and / or vault (all points when empty). */
   listRecoveryPoints(filter?: RecoveryPointFilter): Promise<RecoveryPoint[]>;
   /** The newest point of a data source (the parent of its next incremental backup). */
   latestRecoveryPoint(dataSourceId: string): Promise<RecoveryPoint | null>;
   /** Every point id: garbage collection must treat all of them as live. */
   listRecoveryPointIds(): Promise<string[]>;
-  setRecoveryPointLocation(id: string, location: PointLocation): Promise<boolean>;
+  /**
+   * Sets where a point lives; vaultId too when not undefined (INVALID_REFERENCE
+   * if that vault is unknown). False if the point is unknown.
+   */
+  setRecoveryPointLocation(id: string, location: PointLocation, vaultId?: string | null): Promise<boolean>;
   /** False if unknown. Points that named this one as parent get parentPointId = null. */
   deleteRecoveryPoint(id: string): Promise<boolean>;
 }
@@ -130,8 +149,92 @@ export interface JobOps {
   failInterruptedJobs(message: string): Promise<number>;
 }
 
+export interface VaultOps {
+  /** kind defaults to 'local'; CONFLICT if the name is taken. */
+  createVault(input: NewVault): Promise<Vault>;
+  getVault(id: string): Promise<Vault | null>;
+  getVaultByName(name: string): Promise<Vault | null>;
+  listVaults(): Promise<Vault[]>;
+}
+
+export interface OnlinePolicyOps {
+  /** spec must be a JSON object (it is not validated here: see OnlinePolicy). CONFLICT if the name is taken. */
+  createOnlinePolicy(input: NewOnlinePolicy): Promise<OnlinePolicy>;
+  getOnlinePolicy(id: string): Promise<OnlinePolicy | null>;
+  getOnlinePolicyByName(name: string): Promise<OnlinePolicy | null>;
+  listOnlinePolicies(): Promise<OnlinePolicy[]>;
+  /** Renames and / or replaces the spec; updatedAt = now. Null if unknown; CONFLICT if the new name is taken. */
+  updateOnlinePolicy(id: string, patch: OnlinePolicyPatch): Promise<OnlinePolicy | null>;
+  /** False if unknown; IN_USE (naming the groups) while a protection group uses it. */
+  deleteOnlinePolicy(id: string): Promise<boolean>;
+}
+
+export interface ProtectionGroupOps {
+  /**
+   * The short-term numbers must be positive integers (their allowed ranges are
+   * retention/policy.ts's to check); state defaults to 'active'. CONFLICT if
+   * the name is taken, INVALID_REFERENCE if the online policy is unknown.
+   */
+  createProtectionGroup(input: NewProtectionGroup): Promise<ProtectionGroup>;
+  getProtectionGroup(id: string): Promise<ProtectionGroup | null>;
+  getProtectionGroupByName(name: string): Promise<ProtectionGroup | null>;
+  listProtectionGroups(): Promise<ProtectionGroup[]>;
+  /** Partial update, updatedAt = now; null if unknown. Errors as in createProtectionGroup. */
+  updateProtectionGroup(id: string, patch: ProtectionGroupPatch): Promise<ProtectionGroup | null>;
+  /** False if unknown. Atomically sets its members' groupId to null first: the data sources stay. */
+  deleteProtectionGroup(id: string): Promise<boolean>;
+  /**
+   * Puts a data source into a group (groupId) or takes it out (null), in one
+   * conditional statement: of concurrent calls for one free source, one wins.
+   * The same group again is a no-op. Returns the updated source, or null if
+   * the source is unknown; CONFLICT (naming the group) if it is in another
+   * group; INVALID_REFERENCE if the group is unknown.
+   */
+  setDataSourceGroup(dataSourceId: string, groupId: string | null): Promise<DataSourceRecord | null>;
+  /** The group's data sources, oldest first (empty for an unknown group). */
+  listGroupMembers(groupId: string): Promise<DataSourceRecord[]>;
+}
+
+export interface AlertOps {
+  /**
+   * Raises an alert once: while an alert with this key is active it is
+   * returned as it is (created: false), otherwise a new active alert is
+   * stored (created: true). Atomic on both engines: of any number of
+   * concurrent raises of one key exactly one creates (a partial unique index
+   * on the active key); safe inside a PostgreSQL transaction (no failed
+   * statement). raisedAt = now; details default to null.
+   */
+  raiseAlert(input: NewAlert): Promise<{ alert: Alert; created: boolean }>;
+  /** Resolves the active alert of this key (resolvedAt = now) and returns it; null when none was active. */
+  resolveAlert(key: string): Promise<Alert | null>;
+  /** Newest first (raisedAt); all states unless filtered. */
+  listAlerts(filter?: AlertFilter): Promise<Alert[]>;
+  getAlert(id: string): Promise<Alert | null>;
+}
+
+export interface NotificationChannelOps {
+  /** config must be a JSON object; enabled defaults to true. CONFLICT if the name is taken. */
+  createNotificationChannel(input: NewNotificationChannel): Promise<NotificationChannel>;
+  listNotificationChannels(): Promise<NotificationChannel[]>;
+  getNotificationChannel(id: string): Promise<NotificationChannel | null>;
+  /** Partial update; null if unknown; CONFLICT if the new name is taken. */
+  updateNotificationChannel(id: string, patch: NotificationChannelPatch): Promise<NotificationChannel | null>;
+  /** False if unknown. */
+  deleteNotificationChannel(id: string): Promise<boolean>;
+}
+
 /** All data operations; the same inside and outside a transaction. */
-export interface CatalogOps extends AgentOps, EnrollmentTokenOps, DataSourceOps, RecoveryPointOps, JobOps {}
+export interface CatalogOps
+  extends AgentOps,
+    EnrollmentTokenOps,
+    DataSourceOps,
+    RecoveryPointOps,
+    JobOps,
+    VaultOps,
+    OnlinePolicyOps,
+    ProtectionGroupOps,
+    AlertOps,
+    NotificationChannelOps {}
 
 export interface Catalog extends CatalogOps {
   readonly engine: Engine;

@@ -1,6 +1,7 @@
 /**
  * The catalog: Strata's database of agents, enrollment tokens, data sources,
- * recovery points and jobs.
+ * recovery points, jobs, and protection (vaults, online policies, protection
+ * groups, alerts, notification channels).
  *
  * Owns: the entity schemas (schema/), the committed migrations (migrations/),
  * and the only SQL in the server. Services get a Catalog from openCatalog()
@@ -22,6 +23,11 @@ export type {
   DataSourceOps,
   RecoveryPointOps,
   JobOps,
+  VaultOps,
+  OnlinePolicyOps,
+  ProtectionGroupOps,
+  AlertOps,
+  NotificationChannelOps,
 } from './catalog.js';
 export { systemClock, type Clock } from './context.js';
 export { CatalogError, type CatalogErrorCode } from './errors.js';

@@ -18,10 +18,15 @@ import { systemClock, type Clock, type RepoContext } from './context.js';
 import { createCatalogDataSource, type CatalogLocation } from './datasource.js';
 import { CatalogError, translateDriverError } from './errors.js';
 import { agentOps } from './repos/agents.js';
+import { alertOps } from './repos/alerts.js';
 import { dataSourceOps } from './repos/data-sources.js';
 import { enrollmentTokenOps } from './repos/enrollment-tokens.js';
 import { jobOps } from './repos/jobs.js';
+import { notificationChannelOps } from './repos/notification-channels.js';
+import { onlinePolicyOps } from './repos/online-policies.js';
+import { protectionGroupOps } from './repos/protection-groups.js';
 import { recoveryPointOps } from './repos/recovery-points.js';
+import { vaultOps } from './repos/vaults.js';
 import type { Engine } from './schema/columns.js';
 import type { CatalogEntities } from './schema/entities.js';
 import { SerialQueue } from './serial.js';
@@ -139,6 +144,11 @@ function assemble(ctx: RepoContext, own: Pick<Catalog, 'transaction' | 'close'>)
     ...dataSourceOps(ctx),
     ...recoveryPointOps(ctx),
     ...jobOps(ctx),
+    ...vaultOps(ctx),
+    ...onlinePolicyOps(ctx),
+    ...protectionGroupOps(ctx),
+    ...alertOps(ctx),
+    ...notificationChannelOps(ctx),
     ...own,
   };
 }

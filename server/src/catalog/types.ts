@@ -40,6 +40,8 @@ export interface DataSourceRecord {
   includes: string[];
   excludes: string[];
   createdAt: Date;
+  /** The protection group it belongs to (at most one), or null; changed only through setDataSourceGroup. */
+  groupId: string | null;
 }
 
 export type PointLocation = 'disk' | 'vault' | 'both';
@@ -61,13 +63,15 @@ export interface RecoveryPoint {
   /** The point this one was taken incrementally against; null for a full backup or once the parent is deleted. */
   parentPointId: string | null;
   location: PointLocation;
+  /** The vault holding its online copy (location 'vault' or 'both'), else null. */
+  vaultId: string | null;
 }
 
-export type JobType = 'backup' | 'restore' | 'prune' | 'gc' | 'verify';
+export type JobType = 'backup' | 'restore' | 'upload' | 'prune' | 'gc' | 'verify';
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'warning';
 export type FinalJobState = Extract<JobState, 'succeeded' | 'failed' | 'cancelled' | 'warning'>;
 
-export const JOB_TYPES: readonly JobType[] = ['backup', 'restore', 'prune', 'gc', 'verify'];
+export const JOB_TYPES: readonly JobType[] = ['backup', 'restore', 'upload', 'prune', 'gc', 'verify'];
 export const JOB_STATES: readonly JobState[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'warning'];
 export const ACTIVE_JOB_STATES: readonly JobState[] = ['queued', 'running'];
 export const FINAL_JOB_STATES: readonly FinalJobState[] = ['succeeded', 'failed', 'cancelled', 'warning'];
@@ -142,6 +146,7 @@ export interface NewRecoveryPoint {
   bytesAdded: number;
   parentPointId?: string | null;
   location?: PointLocation;
+  vaultId?: string | null;
   /** Defaults to the catalog clock's now. */
   createdAt?: Date;
 }
@@ -161,6 +166,7 @@ export interface NewJob {
 export interface RecoveryPointFilter {
   dataSourceId?: string;
   agentId?: string;
+  vaultId?: string;
 }
 
 export interface JobFilter {
@@ -192,4 +198,151 @@ export interface JobOutcome extends Partial<JobCounters> {
   result?: Json;
   pointId?: string | null;
   warnings?: string[];
+}
+
+// ---- protection: vaults, online policies, groups, alerts, channels ---------
+
+/** A JSON object (a parsed JSON column whose shape another module owns). */
+export type JsonObject = { [key: string]: Json };
+
+export type VaultKind = 'local';
+export const VAULT_KINDS: readonly VaultKind[] = ['local'];
+
+/** The long-term tier. Only 'local' (a folder) until the uploader issue brings cloud backends. */
+export interface Vault {
+  id: string;
+  /** Unique. */
+  name: string;
+  kind: VaultKind;
+  config: { path: string };
+  createdAt: Date;
+}
+
+/**
+ * An online (vault) policy. The catalog stores `spec` as JSON and hands it
+ * back parsed but unvalidated: its shape is retention/policy.ts's
+ * OnlinePolicySpec, and callers run it through parseOnlinePolicy() (the
+ * catalog is a bottom layer and does not import retention code).
+ */
+export interface OnlinePolicy {
+  id: string;
+  /** Unique. */
+  name: string;
+  spec: JsonObject;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type ProtectionState = 'active' | 'stopped';
+export const PROTECTION_STATES: readonly ProtectionState[] = ['active', 'stopped'];
+
+/** Data sources sharing one short-term policy (inline) and at most one online policy. */
+export interface ProtectionGroup {
+  id: string;
+  /** Unique. */
+  name: string;
+  syncFrequencyMinutes: number;
+  retentionDays: number;
+  maxPoints: number;
+  onlinePolicyId: string | null;
+  /** 'stopped': no new jobs run for its members; their existing points stay until pruned. */
+  state: ProtectionState;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type AlertKind = 'job-failed' | 'agent-offline' | 'missed-sla' | 'disk-space' | 'vault-unreachable';
+export const ALERT_KINDS: readonly AlertKind[] = ['job-failed', 'agent-offline', 'missed-sla', 'disk-space', 'vault-unreachable'];
+export type AlertSeverity = 'warning' | 'error';
+export const ALERT_SEVERITIES: readonly AlertSeverity[] = ['warning', 'error'];
+export type AlertState = 'active' | 'resolved';
+export const ALERT_STATES: readonly AlertState[] = ['active', 'resolved'];
+
+export interface Alert {
+  id: string;
+  /** Dedup key, e.g. 'agent-offline:<agentId>': at most one active alert per key. */
+  key: string;
+  kind: AlertKind;
+  severity: AlertSeverity;
+  state: AlertState;
+  subject: string;
+  message: string;
+  details: Json;
+  raisedAt: Date;
+  resolvedAt: Date | null;
+}
+
+export type NotificationChannelKind = 'email' | 'webhook';
+export const NOTIFICATION_CHANNEL_KINDS: readonly NotificationChannelKind[] = ['email', 'webhook'];
+
+/** Where alert notifications go; `config` is the notifier's (SMTP or webhook settings), unvalidated here. */
+export interface NotificationChannel {
+  id: string;
+  /** Unique. */
+  name: string;
+  kind: NotificationChannelKind;
+  config: JsonObject;
+  enabled: boolean;
+  createdAt: Date;
+}
+
+export interface NewVault {
+  name: string;
+  kind?: VaultKind;
+  config: { path: string };
+}
+
+export interface NewOnlinePolicy {
+  name: string;
+  /** Any JSON object (a parsed OnlinePolicySpec); stored as JSON text. */
+  spec: object;
+}
+
+export interface OnlinePolicyPatch {
+  name?: string;
+  spec?: object;
+}
+
+export interface NewProtectionGroup {
+  name: string;
+  syncFrequencyMinutes: number;
+  retentionDays: number;
+  maxPoints: number;
+  onlinePolicyId?: string | null;
+  /** Defaults to 'active'. */
+  state?: ProtectionState;
+}
+
+export type ProtectionGroupPatch = Partial<
+  Pick<ProtectionGroup, 'name' | 'syncFrequencyMinutes' | 'retentionDays' | 'maxPoints' | 'onlinePolicyId' | 'state'>
+>;
+
+export interface NewAlert {
+  key: string;
+  kind: AlertKind;
+  severity: AlertSeverity;
+  subject: string;
+  message: string;
+  details?: Json;
+}
+
+export interface AlertFilter {
+  state?: AlertState;
+  /** Newest first; default 100, at most 1000. */
+  limit?: number;
+}
+
+export interface NewNotificationChannel {
+  name: string;
+  kind: NotificationChannelKind;
+  /** Any JSON object; stored as JSON text. */
+  config: object;
+  /** Defaults to true. */
+  enabled?: boolean;
+}
+
+export interface NotificationChannelPatch {
+  name?: string;
+  config?: object;
+  enabled?: boolean;
 }

@@ -4,5 +4,6 @@
  */
 import type { MigrationInterface } from 'typeorm';
 import { InitialCatalog1764000000000 } from './1764000000000-InitialCatalog.js';
+import { ProtectionGroups1795614641094 } from './1795614641094-ProtectionGroups.js';
 
-export const MIGRATIONS: (new () => MigrationInterface)[] = [InitialCatalog1764000000000];
+export const MIGRATIONS: (new () => MigrationInterface)[] = [InitialCatalog1764000000000, ProtectionGroups1795614641094];

@@ -34,6 +34,7 @@ export function dataSourceOps(ctx: RepoContext): DataSourceOps {
           includes: [...(input.includes ?? [])],
           excludes: [...(input.excludes ?? [])],
           createdAt: ctx.clock.now(),
+          groupId: null,
         };
         await m.insert(E, ds);
         return ds;

@@ -44,6 +44,7 @@ export function recoveryPointOps(ctx: RepoContext): RecoveryPointOps {
           bytesAdded: input.bytesAdded,
           parentPointId: input.parentPointId ?? null,
           location,
+          vaultId: input.vaultId ?? null,
         };
         await m.insert(E, point);
         return point;
@@ -57,6 +58,7 @@ export function recoveryPointOps(ctx: RepoContext): RecoveryPointOps {
       const where: FindOptionsWhere<RecoveryPoint> = {};
       if (filter.dataSourceId !== undefined) where.dataSourceId = filter.dataSourceId;
       if (filter.agentId !== undefined) where.agentId = filter.agentId;
+      if (filter.vaultId !== undefined) where.vaultId = filter.vaultId;
       return ctx.run('list recovery points', (m) => m.find(E, { where, order: NEWEST_FIRST }));
     },
 
@@ -70,10 +72,11 @@ export function recoveryPointOps(ctx: RepoContext): RecoveryPointOps {
         (await m.find(E, { select: { id: true }, order: { id: 'ASC' } })).map((p) => p.id),
       ),
 
-    setRecoveryPointLocation: async (id, location) => {
+    setRecoveryPointLocation: async (id, location, vaultId) => {
       const what = `set location of recovery point ${id}`;
       checkLocation(what, location);
-      return validId(id) ? ctx.run(what, async (m) => affected(await m.update(E, { id }, { location }))) : false;
+      const patch = vaultId === undefined ? { location } : { location, vaultId };
+      return validId(id) ? ctx.run(what, async (m) => affected(await m.update(E, { id }, patch))) : false;
     },
 
     deleteRecoveryPoint: async (id) =>

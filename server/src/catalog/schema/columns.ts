@@ -48,6 +48,7 @@ export interface ColumnKit {
   varchar(name: string, length: number, opts?: { nullable?: boolean }): EntitySchemaColumnOptions;
   text(name: string, opts?: { nullable?: boolean }): EntitySchemaColumnOptions;
   json(name: string, opts?: { nullable?: boolean }): EntitySchemaColumnOptions;
+  boolean(name: string): EntitySchemaColumnOptions;
 }
 
 export function columnKit(engine: Engine): ColumnKit {
@@ -69,5 +70,6 @@ export function columnKit(engine: Engine): ColumnKit {
     varchar: (name, length, opts) => ({ name, type: 'varchar', length, nullable: opts?.nullable ?? false }),
     text: (name, opts) => ({ name, type: 'text', nullable: opts?.nullable ?? false }),
     json: (name, opts) => ({ name, type: 'text', nullable: opts?.nullable ?? false, transformer: jsonText }),
+    boolean: (name) => ({ name, type: 'boolean', nullable: false }),
   };
 }

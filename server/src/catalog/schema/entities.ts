@@ -6,7 +6,18 @@
  * tables and columns snake_case. Schema changes go through a new migration.
  */
 import { EntitySchema } from 'typeorm';
-import type { Agent, DataSourceRecord, EnrollmentToken, Job, RecoveryPoint } from '../types.js';
+import type {
+  Agent,
+  Alert,
+  DataSourceRecord,
+  EnrollmentToken,
+  Job,
+  NotificationChannel,
+  OnlinePolicy,
+  ProtectionGroup,
+  RecoveryPoint,
+  Vault,
+} from '../types.js';
 import { columnKit, type Engine } from './columns.js';
 
 /**
@@ -15,6 +26,10 @@ import { columnKit, type Engine } from './columns.js';
  * loosened here; the repository hands out Job.
  */
 export type JobRow = Omit<Job, 'params' | 'result'> & { params: Record<string, unknown>; result: unknown };
+/** The same loosening for the other records with JSON columns. */
+export type OnlinePolicyRow = Omit<OnlinePolicy, 'spec'> & { spec: Record<string, unknown> };
+export type AlertRow = Omit<Alert, 'details'> & { details: unknown };
+export type NotificationChannelRow = Omit<NotificationChannel, 'config'> & { config: Record<string, unknown> };
 
 export interface CatalogEntities {
   agent: EntitySchema<Agent>;
@@ -22,6 +37,11 @@ export interface CatalogEntities {
   dataSource: EntitySchema<DataSourceRecord>;
   recoveryPoint: EntitySchema<RecoveryPoint>;
   job: EntitySchema<JobRow>;
+  vault: EntitySchema<Vault>;
+  onlinePolicy: EntitySchema<OnlinePolicyRow>;
+  protectionGroup: EntitySchema<ProtectionGroup>;
+  alert: EntitySchema<AlertRow>;
+  notificationChannel: EntitySchema<NotificationChannelRow>;
 }
 
 export function buildEntities(engine: Engine): CatalogEntities {
@@ -69,8 +89,12 @@ export function buildEntities(engine: Engine): CatalogEntities {
       includes: c.json('includes'),
       excludes: c.json('excludes'),
       createdAt: c.timestamp('created_at'),
+      groupId: c.id('group_id', { nullable: true }),
     },
-    indices: [{ name: 'IDX_data_sources_agent_name', columns: ['agentId', 'name'], unique: true }],
+    indices: [
+      { name: 'IDX_data_sources_agent_name', columns: ['agentId', 'name'], unique: true },
+      { name: 'IDX_data_sources_group', columns: ['groupId'] },
+    ],
     foreignKeys: [
       {
         name: 'FK_data_sources_agent',
@@ -78,6 +102,13 @@ export function buildEntities(engine: Engine): CatalogEntities {
         columnNames: ['agentId'],
         referencedColumnNames: ['id'],
         onDelete: 'RESTRICT',
+      },
+      {
+        name: 'FK_data_sources_group',
+        target: 'protection_group',
+        columnNames: ['groupId'],
+        referencedColumnNames: ['id'],
+        onDelete: 'SET NULL',
       },
     ],
   });
@@ -98,10 +129,12 @@ export function buildEntities(engine: Engine): CatalogEntities {
       bytesAdded: c.bigint('bytes_added'),
       parentPointId: c.id('parent_point_id', { nullable: true }),
       location: c.varchar('location', 16),
+      vaultId: c.id('vault_id', { nullable: true }),
     },
     indices: [
       { name: 'IDX_recovery_points_source_created', columns: ['dataSourceId', 'createdAt'] },
       { name: 'IDX_recovery_points_agent', columns: ['agentId'] },
+      { name: 'IDX_recovery_points_vault', columns: ['vaultId'] },
     ],
     foreignKeys: [
       {
@@ -124,6 +157,13 @@ export function buildEntities(engine: Engine): CatalogEntities {
         columnNames: ['parentPointId'],
         referencedColumnNames: ['id'],
         onDelete: 'SET NULL',
+      },
+      {
+        name: 'FK_recovery_points_vault',
+        target: 'vault',
+        columnNames: ['vaultId'],
+        referencedColumnNames: ['id'],
+        onDelete: 'RESTRICT',
       },
     ],
   });
@@ -164,5 +204,100 @@ export function buildEntities(engine: Engine): CatalogEntities {
     ],
   });
 
-  return { agent, enrollmentToken, dataSource, recoveryPoint, job };
+  const vault = new EntitySchema<Vault>({
+    name: 'vault',
+    tableName: 'vaults',
+    columns: {
+      id: c.id('id', { primary: true }),
+      name: c.varchar('name', 255),
+      kind: c.varchar('kind', 32),
+      config: c.json('config'),
+      createdAt: c.timestamp('created_at'),
+    },
+    indices: [{ name: 'IDX_vaults_name', columns: ['name'], unique: true }],
+  });
+
+  const onlinePolicy = new EntitySchema<OnlinePolicyRow>({
+    name: 'online_policy',
+    tableName: 'online_policies',
+    columns: {
+      id: c.id('id', { primary: true }),
+      name: c.varchar('name', 255),
+      spec: c.json('spec'),
+      createdAt: c.timestamp('created_at'),
+      updatedAt: c.timestamp('updated_at'),
+    },
+    indices: [{ name: 'IDX_online_policies_name', columns: ['name'], unique: true }],
+  });
+
+  const protectionGroup = new EntitySchema<ProtectionGroup>({
+    name: 'protection_group',
+    tableName: 'protection_groups',
+    columns: {
+      id: c.id('id', { primary: true }),
+      name: c.varchar('name', 255),
+      syncFrequencyMinutes: c.integer('sync_frequency_minutes'),
+      retentionDays: c.integer('retention_days'),
+      maxPoints: c.integer('max_points'),
+      onlinePolicyId: c.id('online_policy_id', { nullable: true }),
+      state: c.varchar('state', 16),
+      createdAt: c.timestamp('created_at'),
+      updatedAt: c.timestamp('updated_at'),
+    },
+    indices: [
+      { name: 'IDX_protection_groups_name', columns: ['name'], unique: true },
+      { name: 'IDX_protection_groups_policy', columns: ['onlinePolicyId'] },
+    ],
+    foreignKeys: [
+      {
+        name: 'FK_protection_groups_policy',
+        target: 'online_policy',
+        columnNames: ['onlinePolicyId'],
+        referencedColumnNames: ['id'],
+        onDelete: 'RESTRICT',
+      },
+    ],
+  });
+
+  // Alerts are history (no foreign keys). At most one active alert per key:
+  // a partial unique index, which both engines have, makes raising atomic.
+  const alert = new EntitySchema<AlertRow>({
+    name: 'alert',
+    tableName: 'alerts',
+    columns: {
+      id: c.id('id', { primary: true }),
+      key: c.varchar('key', 255),
+      kind: c.varchar('kind', 32),
+      severity: c.varchar('severity', 16),
+      state: c.varchar('state', 16),
+      subject: c.text('subject'),
+      message: c.text('message'),
+      details: c.json('details', { nullable: true }),
+      raisedAt: c.timestamp('raised_at'),
+      resolvedAt: c.timestamp('resolved_at', { nullable: true }),
+    },
+    indices: [
+      { name: 'IDX_alerts_active_key', columns: ['key'], unique: true, where: ACTIVE_ALERT },
+      { name: 'IDX_alerts_raised', columns: ['raisedAt'] },
+    ],
+  });
+
+  const notificationChannel = new EntitySchema<NotificationChannelRow>({
+    name: 'notification_channel',
+    tableName: 'notification_channels',
+    columns: {
+      id: c.id('id', { primary: true }),
+      name: c.varchar('name', 255),
+      kind: c.varchar('kind', 16),
+      config: c.json('config'),
+      enabled: c.boolean('enabled'),
+      createdAt: c.timestamp('created_at'),
+    },
+    indices: [{ name: 'IDX_notification_channels_name', columns: ['name'], unique: true }],
+  });
+
+  return { agent, enrollmentToken, dataSource, recoveryPoint, job, vault, onlinePolicy, protectionGroup, alert, notificationChannel };
 }
+
+/** The partial index condition of IDX_alerts_active_key (the migration keeps its own copy). */
+export const ACTIVE_ALERT = `"state" = 'active'`;
