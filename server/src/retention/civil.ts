@@ -1,0 +1,76 @@
+/**
+ * Civil (wall-clock) calendar arithmetic in an IANA time zone, for the
+ * schedule and the retention rules. A civil date is a day number (days since
+ * 1970-01-01 on the proleptic Gregorian calendar), so "the day before" is -1
+ * and weekdays are arithmetic; only the zone's UTC offset comes from luxon.
+ *
+ * Mapping a wall-clock time back to an instant is where daylight saving bites:
+ * - a time that exists twice (fall back) has two instants; resolveLocal
+ *   returns both, in order, and the caller chooses;
+ * - a time that does not exist (spring forward) has none; resolveLocal
+ *   returns the first instant after the gap (the moment the clocks jump),
+ *   which is when a clock-watching human would say "02:30 has passed".
+ */
+import { IANAZone } from 'luxon';
+
+export const DAY_MS = 86_400_000;
+const MIN_MS = 60_000;
+
+export interface Civil { y: number; m: number; d: number } // m 1..12
+
+export const dayNumber = (y: number, m: number, d: number) => Math.floor(Date.UTC(y, m - 1, d) / DAY_MS);
+
+export function civil(day: number): Civil {
+  const t = new Date(day * DAY_MS);
+  return { y: t.getUTCFullYear(), m: t.getUTCMonth() + 1, d: t.getUTCDate() };
+}
+
+/** 0 = Sunday … 6 = Saturday (1970-01-01 was a Thursday). */
+export const weekdayOf = (day: number) => (((day + 4) % 7) + 7) % 7;
+
+export const daysInMonth = (y: number, m: number) => new Date(Date.UTC(y, m, 0)).getUTCDate();
+
+const zones = new Map<string, IANAZone>();
+export function zone(name: string): IANAZone {
+  let z = zones.get(name);
+  if (!z) { z = IANAZone.create(name); zones.set(name, z); }
+  return z;
+}
+
+/** The zone's UTC offset at an instant, in minutes. */
+const offset = (z: IANAZone, ms: number) => z.offset(ms);
+
+/** The local day number and minute of the day of an instant. */
+export function localOf(ms: number, z: IANAZone): { day: number; minute: number } {
+  const local = ms + offset(z, ms) * MIN_MS;
+  const day = Math.floor(local / DAY_MS);
+  return { day, minute: Math.floor((local - day * DAY_MS) / MIN_MS) };
+}
+
+/**
+ * The instants whose wall-clock time in the zone is `minute` of `day`: one
+ * normally, two in a fall-back overlap (earlier first), and when the time is
+ * skipped by a spring-forward gap, the single first instant after the gap.
+ */
+export function resolveLocal(day: number, minute: number, z: IANAZone): number[] {
+  const naive = day * DAY_MS + minute * MIN_MS;
+  // Offsets a day and a half either side cover the one transition near `naive`.
+  const before = offset(z, naive - 1.5 * DAY_MS);
+  const after = offset(z, naive + 1.5 * DAY_MS);
+  const found = new Set<number>();
+  for (const o of [before, offset(z, naive), after]) {
+    const t = naive - o * MIN_MS;
+    if (offset(z, t) === o) found.add(t);
+  }
+  if (found.size) return [...found].sort((a, b) => a - b);
+  if (after <= before) return [naive - offset(z, naive) * MIN_MS]; // no gap found: cannot happen with real zones
+  // In the gap: `lo` still has the old offset, `hi` the new; find the switch, to the minute.
+  let lo = naive - after * MIN_MS;
+  let hi = naive - before * MIN_MS;
+  while (hi - lo > MIN_MS) {
+    const mid = lo + Math.floor((hi - lo) / 2 / MIN_MS) * MIN_MS;
+    if (offset(z, mid) === before) lo = mid;
+    else hi = mid;
+  }
+  return [hi];
+}
