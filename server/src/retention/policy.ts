@@ -208,7 +208,7 @@ function weekday(input: unknown, field: string): Weekday {
   const s = typeof input === 'string' ? input.trim().toLowerCase().slice(0, 3) : '';
   const full = typeof input === 'string' ? input.trim().toLowerCase() : '';
   const d = WEEKDAYS.find((w) => w === s && (full.length === 3 || WEEKDAY_NAMES[w] === full));
-  if (!d) throw invalid(`${field}: a weekday is one of ${WEEKDAYS.join(' ')} (got ${JSON.stringify(input)})`);
+  if (!d) throw invalid(`${field}: a weekday is one of ${WEEKDAYS.join(' ')} (got ${input === undefined ? 'nothing' : JSON.stringify(input)})`);
   return d;
 }
 const WEEKDAY_NAMES: Record<Weekday, string> = { sun: 'sunday', mon: 'monday', tue: 'tuesday', wed: 'wednesday', thu: 'thursday', fri: 'friday', sat: 'saturday' };
