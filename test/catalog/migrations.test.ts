@@ -79,6 +79,32 @@ describeEngines('catalog migrations', (h) => {
     }
   });
 
+  it('migration 2 keeps existing data sources and points (SQLite rebuilds those tables)', async () => {
+    const c1 = await h.open();
+    const agent = await c1.createAgent({ hostname: 'web-01', publicKey: SAMPLE_KEY });
+    const source = await c1.createDataSource({ agentId: agent.id, name: 'home', paths: ['/home'] });
+    const point = await c1.createRecoveryPoint({
+      agentId: agent.id, dataSourceId: source.id, jobId: crypto.randomUUID(), root: [], files: 1, dirs: 1, bytes: 2, bytesAdded: 2,
+    });
+    await c1.close();
+    // Undo migration 2 with the rows in place, then let openCatalog() redo it.
+    const { dataSource: ds } = createCatalogDataSource(h.location);
+    await ds.initialize();
+    try {
+      // TypeORM turns SQLite's foreign keys off only outside a transaction, and
+      // undo opens its transaction first: so undo without one.
+      await ds.undoLastMigration({ transaction: h.engine === 'sqlite' ? 'none' : 'each' });
+      expect(await ds.query(`SELECT COUNT(*) AS n FROM recovery_points`)).toEqual([{ n: h.engine === 'postgres' ? '1' : 1 }]);
+    } finally {
+      await ds.destroy();
+    }
+    const c2 = await h.open();
+    expect(await c2.getDataSource(source.id)).toEqual({ ...source, groupId: null });
+    expect(await c2.getRecoveryPoint(point.id)).toEqual({ ...point, vaultId: null });
+    // The foreign keys came back too.
+    await expect(c2.deleteDataSource(source.id)).rejects.toMatchObject({ code: 'IN_USE' });
+  });
+
   // Two servers sharing one PostgreSQL catalog may start together; a SQLite
   // data dir belongs to one server process.
   it.runIf(h.engine === 'postgres')('two catalogs opening the same empty database at once both succeed', async () => {
