@@ -11,6 +11,12 @@ export interface ApiContext {
   jobs: JobService;
   adminToken: string;
   tlsFingerprint: string | null;
+  /** The server's data dir: a local vault's folder defaults to <dataDir>/vault/<name>. */
+  dataDir?: string;
+  /** The server's configured IANA time zone: the default of an online policy's timeZone (else UTC). */
+  timeZone?: string;
+  /** Re-applies schedules and retention after a policy or group changes (the scheduler's ProtectionService). */
+  protection?: { policyChanged(policyId: string): Promise<unknown>; groupChanged(groupId: string): Promise<unknown> };
 }
 
 export const body = (c: { request: unknown }) => ((c.request as { body?: Record<string, unknown> }).body ?? {}) as Record<string, unknown>;
