@@ -1,8 +1,11 @@
 /**
  * Fans a notification out to every enabled channel, in the background: the
  * caller (the monitor's check) returns at once and never waits on a slow
- * SMTP server or webhook. Every delivery is logged and counted; idle() lets
- * tests and shutdown wait for deliveries still in flight.
+ * SMTP server or webhook. Each channel gets its notifications one at a time,
+ * in the order they were raised, so a receiver never sees an alert resolved
+ * before it saw it raised (even when the raise needed retries). Every
+ * delivery is logged and counted; idle() lets tests and shutdown wait for
+ * deliveries still in flight.
  */
 import type { Alert, NotificationChannel } from '../catalog/index.js';
 import type { Logger } from '../log.js';
@@ -21,7 +24,11 @@ export interface DispatcherOptions {
 export interface DeliveryStats { sent: number; failed: number }
 
 export class NotificationDispatcher {
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  /** The last delivery queued per channel id: the next one waits for it. */
+  private readonly tails = new Map<string, Promise<unknown>>();
+  /** Fan-outs run in order too: the channel list is read per notification. */
+  private fanout: Promise<unknown> = Promise.resolve();
   private readonly counts = new Map<string, DeliveryStats>();
 
   constructor(private readonly opts: DispatcherOptions) {}
@@ -29,9 +36,8 @@ export class NotificationDispatcher {
   /** Queues the notification for every enabled channel; returns at once, never throws. */
   notify(event: Extract<NotificationEvent, 'raised' | 'resolved'>, alert: Alert): void {
     const n: Notification = { event, alert: alertPayload(alert), server: { name: this.opts.serverName } };
-    const p = this.deliverAll(n).catch((e: unknown) => this.opts.log.error({ err: e, alert: alert.key }, 'could not send alert notifications'));
-    this.inFlight.add(p);
-    void p.finally(() => this.inFlight.delete(p));
+    this.fanout = this.fanout.then(() => this.enqueueAll(n)).catch((e: unknown) => this.opts.log.error({ err: e, alert: alert.key }, 'could not send alert notifications'));
+    this.track(this.fanout);
   }
 
   /** Sends to one channel now and returns the outcome (the `test` command). */
@@ -63,13 +69,22 @@ export class NotificationDispatcher {
     return { total, byChannel: Object.fromEntries(this.counts) };
   }
 
-  /** Resolves once every delivery started so far has ended. */
+  /** Resolves once every delivery queued so far has ended. */
   async idle(): Promise<void> {
     while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
   }
 
-  private async deliverAll(n: Notification): Promise<void> {
-    const channels = (await this.opts.listChannels()).filter((c) => c.enabled);
-    await Promise.allSettled(channels.map((ch) => this.deliver(ch, n)));
+  private async enqueueAll(n: Notification): Promise<void> {
+    for (const ch of (await this.opts.listChannels()).filter((c) => c.enabled)) {
+      const p = (this.tails.get(ch.id) ?? Promise.resolve()).then(() => this.deliver(ch, n));
+      this.tails.set(ch.id, p);
+      this.track(p);
+      void p.finally(() => { if (this.tails.get(ch.id) === p) this.tails.delete(ch.id); });
+    }
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
   }
 }
