@@ -67,7 +67,11 @@ export class LocalFolderBackend implements VaultBackend {
     try {
       await this.writeTemp(temp, data);
       await this.opts.beforePublish?.(temp, key);
-      await fsp.mkdir(path.dirname(target), { recursive: true });
+      await fsp.mkdir(path.dirname(target), { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+        // EEXIST/ENOTDIR: a path segment of the key is already an object ('a' when writing 'a/b').
+        if (err.code === 'EEXIST' || err.code === 'ENOTDIR') err.code = 'ENOTDIR';
+        throw err;
+      });
       if (opts.ifAbsent) {
         // link() never replaces an existing name: EEXIST means someone else won.
         await fsp.link(temp, target);
@@ -78,7 +82,10 @@ export class LocalFolderBackend implements VaultBackend {
       await fsyncDir(path.dirname(target));
     } catch (err) {
       await fsp.rm(temp, { force: true }).catch(() => undefined);
-      throw this.mapError(err, `writing ${key}`, key);
+      // ENOENT here means the vault folder went away (unmounted): mapReadError says so.
+      throw (err as NodeJS.ErrnoException).code === 'ENOENT'
+        ? await this.mapReadError(err, `writing ${key}`, key)
+        : this.mapError(err, `writing ${key}`, key);
     }
   }
 
@@ -217,7 +224,7 @@ export class LocalFolderBackend implements VaultBackend {
     if (e.kind === 'not-found') {
       const rootThere = await fsp.stat(this.objectsDir).then((s) => s.isDirectory(), () => false);
       if (!rootThere) {
-        return new VaultError('unreachable', `vault folder ${this.objectsDir} is missing (unmounted?) while ${what}`,
+        return new VaultError('unreachable', `cannot reach ${this.description}: its folder ${this.objectsDir} is missing (unmounted?) while ${what}`,
           { backend: this.description, key, cause: err });
       }
     }
