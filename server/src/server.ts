@@ -66,7 +66,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const gateway = new AgentGateway(catalog, log);
   const jobs = new JobService(catalog, store, gateway, log);
   await catalog.failInterruptedJobs?.('the server stopped while the job ran');
-  const app = createApp({ catalog, store, gateway, jobs, adminToken, tlsFingerprint: tls?.fingerprint ?? null }, log);
+  const app = createApp({ catalog, store, gateway, jobs, adminToken, tlsFingerprint: tls?.fingerprint ?? null, dataDir }, log);
   const server = tls ? https.createServer({ key: tls.key, cert: tls.cert, ciphers: TLS_CIPHERS, honorCipherOrder: true }, app.callback()) : http.createServer(app.callback());
   server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
   await new Promise<void>((resolve, reject) => {

@@ -8,6 +8,9 @@ import { StrataError, unauthorized } from '../errors.js';
 import type { Logger } from '../log.js';
 import { tokenMatches } from '../services/admin-credential.js';
 import { agentRoutes } from './routes/agents.js';
+import { groupRoutes } from './routes/groups.js';
+import { policyRoutes } from './routes/policies.js';
+import { vaultRoutes } from './routes/vaults.js';
 import { jobRoutes } from './routes/jobs.js';
 import { pointRoutes } from './routes/points.js';
 import { sourceRoutes } from './routes/sources.js';
@@ -44,6 +47,7 @@ export function createApp(ctx: ApiContext, log: Logger): Koa {
   });
   const router = new Router({ prefix: '/api/v1' });
   for (const add of [agentRoutes, sourceRoutes, jobRoutes, pointRoutes, storeRoutes]) add(router, ctx);
+  for (const add of [groupRoutes, policyRoutes, vaultRoutes]) add(router, ctx);
   app.use(router.routes()).use(router.allowedMethods());
   return app;
 }
