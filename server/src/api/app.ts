@@ -8,6 +8,7 @@ import { StrataError, unauthorized } from '../errors.js';
 import type { Logger } from '../log.js';
 import { tokenMatches } from '../services/admin-credential.js';
 import { agentRoutes } from './routes/agents.js';
+import { alertRoutes } from './routes/alerts.js';
 import { groupRoutes } from './routes/groups.js';
 import { policyRoutes } from './routes/policies.js';
 import { vaultRoutes } from './routes/vaults.js';
@@ -48,6 +49,7 @@ export function createApp(ctx: ApiContext, log: Logger): Koa {
   const router = new Router({ prefix: '/api/v1' });
   for (const add of [agentRoutes, sourceRoutes, jobRoutes, pointRoutes, storeRoutes]) add(router, ctx);
   for (const add of [groupRoutes, policyRoutes, vaultRoutes]) add(router, ctx);
+  alertRoutes(router, ctx);
   app.use(router.routes()).use(router.allowedMethods());
   return app;
 }
