@@ -7,6 +7,8 @@
 import { Command, Option } from 'commander';
 import { StrataError } from '../errors.js';
 import { adminCommands } from './admin.js';
+import { alertCommands } from './alerts.js';
+import { protectionCommands } from './protection.js';
 import { serverCommand } from './server-command.js';
 
 const program = new Command('strata')
@@ -20,6 +22,8 @@ const program = new Command('strata')
 
 serverCommand(program);
 adminCommands(program);
+alertCommands(program);
+protectionCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const err = e instanceof StrataError ? e : null;
