@@ -23,19 +23,21 @@ const policy = (retention: unknown, schedule: unknown = { frequency: 'daily', ti
 const SUN = '2026-03-15T23:00:00Z';
 
 describe('online retention rules (UTC, table-driven)', () => {
-  it('daily N holds every point of the last N days, today being daily-1', () => {
+  it('daily N keeps every point N days from when it was taken; daily-1 is its first day', () => {
     check(policy({ daily: { count: 3 } }), SUN, {
       '2026-03-16T01:00:00Z': 'future',
       '2026-03-15T22:00:00Z': 'daily-1',
       '2026-03-15T10:00:00Z': 'daily-1',
       '2026-03-14T22:00:00Z': 'daily-2',
       '2026-03-13T00:00:00Z': 'daily-3',
-      '2026-03-12T23:59:59Z': 'outside-retention daily:older-than-3-days',
+      '2026-03-12T23:00:01Z': 'daily-3',
+      '2026-03-12T23:00:00Z': 'outside-retention daily:older-than-3-days', // exactly 3 days old
+      '2026-03-12T10:00:00Z': 'outside-retention daily:older-than-3-days',
       '2025-03-15T22:00:00Z': 'outside-retention daily:older-than-3-days',
     });
   });
 
-  it('weekly N holds the newest point of each of the last N weekdays', () => {
+  it('weekly N keeps the newest point of each W-day N weeks', () => {
     const spec = policy({ weekly: { count: 2, weekday: 'sun' } });
     check(spec, SUN, {
       '2026-03-15T22:00:00Z': 'weekly-1',
@@ -44,7 +46,7 @@ describe('online retention rules (UTC, table-driven)', () => {
       '2026-03-08T22:00:00Z': 'weekly-2',
       '2026-03-01T22:00:00Z': 'outside-retention weekly:older-than-2-weeks',
     });
-    // On the Saturday before, last Sunday is still weekly-1: N points, not N-1, between weekdays.
+    // On the Saturday before, the two Sundays before are weekly-1 and weekly-2.
     check(spec, '2026-03-14T23:00:00Z', { '2026-03-08T22:00:00Z': 'weekly-1', '2026-03-01T22:00:00Z': 'weekly-2', '2026-02-22T22:00:00Z': 'outside-retention weekly:older-than-2-weeks' });
   });
 
@@ -69,11 +71,11 @@ describe('online retention rules (UTC, table-driven)', () => {
       '2026-02-28T22:00:00Z': 'monthly-1', '2026-01-28T22:00:00Z': 'monthly-2', '2025-12-28T22:00:00Z': 'monthly-3',
       '2025-11-28T22:00:00Z': 'outside-retention monthly:older-than-3-months', '2026-02-27T22:00:00Z': 'outside-retention monthly:not-day-28',
     }],
-    ['1, across the month boundary (a minute after midnight of Mar 1)', 1, '2026-03-01T00:01:00Z', {
-      '2026-03-01T00:00:00Z': 'monthly-1', '2026-02-01T22:00:00Z': 'monthly-2', '2026-01-01T22:00:00Z': 'monthly-3',
-      '2025-12-01T22:00:00Z': 'outside-retention monthly:older-than-3-months',
+    ['1: a point is kept N months from its time, so just after a new one there are N+1', 1, '2026-03-01T00:01:00Z', {
+      '2026-03-01T00:00:00Z': 'monthly-1', '2026-02-01T22:00:00Z': 'monthly-1', '2026-01-01T22:00:00Z': 'monthly-2',
+      '2025-12-01T22:00:00Z': 'monthly-3', '2025-11-01T22:00:00Z': 'outside-retention monthly:older-than-3-months',
     }],
-    ['1, across the year boundary (the minute before)', 1, '2026-02-28T23:59:00Z', {
+    ['1, across the year boundary (the minute before Mar 1)', 1, '2026-02-28T23:59:00Z', {
       '2026-02-01T22:00:00Z': 'monthly-1', '2026-01-01T22:00:00Z': 'monthly-2', '2025-12-01T22:00:00Z': 'monthly-3',
       '2025-11-01T22:00:00Z': 'outside-retention monthly:older-than-3-months',
     }],
@@ -122,15 +124,16 @@ describe('online retention rules (UTC, table-driven)', () => {
     });
   });
 
-  it("days are the policy's local days, not UTC days", () => {
+  it("days and their lengths are the policy's local days, not UTC days", () => {
     // 23:30 UTC on Saturday is 00:30 on Sunday in Stockholm (CET, +1).
     const points = ['2026-03-14T23:30:00Z'];
     const rules = { weekly: { count: 1, weekday: 'sun' } };
     expect(decide(policy(rules, undefined, 'Europe/Stockholm'), '2026-03-15T12:00:00Z', points)).toEqual({ '2026-03-14T23:30:00Z': 'weekly-1' });
     expect(decide(policy(rules, undefined, 'UTC'), '2026-03-15T12:00:00Z', points)).toEqual({ '2026-03-14T23:30:00Z': 'outside-retention weekly:not-a-sun' });
-    // At 03:00 UTC on Sunday it is still Saturday in New York (EDT, -4): Saturday began at 04:00 UTC.
-    expect(decide(policy({ daily: { count: 1 } }, undefined, 'America/New_York'), '2026-03-15T03:00:00Z', ['2026-03-14T04:00:00Z', '2026-03-14T03:59:00Z']))
-      .toEqual({ '2026-03-14T04:00:00Z': 'daily-1', '2026-03-14T03:59:00Z': 'outside-retention daily:older-than-1-days' });
+    // New York springs forward on 2026-03-08: a point of noon on the 7th (EST) is one day old at noon on the 8th (EDT), 23 hours later.
+    const ny = policy({ daily: { count: 1 } }, undefined, 'America/New_York');
+    expect(decide(ny, '2026-03-08T15:59:00Z', ['2026-03-07T17:00:00Z'])).toEqual({ '2026-03-07T17:00:00Z': 'daily-1' });
+    expect(decide(ny, '2026-03-08T16:00:00Z', ['2026-03-07T17:00:00Z'])).toEqual({ '2026-03-07T17:00:00Z': 'outside-retention daily:older-than-1-days' });
   });
 
   it('an empty list gives no decisions; duplicates of the newest time are all held', () => {

@@ -74,3 +74,34 @@ export function resolveLocal(day: number, minute: number, z: IANAZone): number[]
   }
   return [hi];
 }
+
+export type Unit = 'day' | 'week' | 'month' | 'year';
+const APPROX_MS: Record<Unit, number> = { day: DAY_MS, week: 7 * DAY_MS, month: 30.436875 * DAY_MS, year: 365.2425 * DAY_MS };
+
+/**
+ * The instant `k` units after `ms` at the same local wall time: calendar
+ * arithmetic, so a day is 23 or 25 hours across a DST change, and a month
+ * after Jan 31 is the last day of February (a year after Feb 29 is Feb 28).
+ */
+export function plusLocal(ms: number, k: number, unit: Unit, z: IANAZone): number {
+  const { day, minute } = localOf(ms, z);
+  const subMinute = ((ms % MIN_MS) + MIN_MS) % MIN_MS;
+  let target: number;
+  if (unit === 'day' || unit === 'week') target = day + (unit === 'week' ? 7 * k : k);
+  else {
+    const c = civil(day);
+    const months = c.y * 12 + c.m - 1 + (unit === 'month' ? k : 12 * k);
+    const y = Math.floor(months / 12);
+    const m = months - y * 12 + 1;
+    target = dayNumber(y, m, Math.min(c.d, daysInMonth(y, m)));
+  }
+  return resolveLocal(target, minute, z)[0]! + subMinute;
+}
+
+/** Whole units elapsed from `from` to `to` (from <= to): the largest e with plusLocal(from, e) <= to. */
+export function elapsed(from: number, to: number, unit: Unit, z: IANAZone): number {
+  let e = Math.max(0, Math.floor((to - from) / APPROX_MS[unit]));
+  while (e > 0 && plusLocal(from, e, unit, z) > to) e--;
+  while (plusLocal(from, e + 1, unit, z) <= to) e++;
+  return e;
+}
