@@ -57,6 +57,7 @@ export function resolveLocal(day: number, minute: number, z: IANAZone): number[]
   // Offsets a day and a half either side cover the one transition near `naive`.
   const before = offset(z, naive - 1.5 * DAY_MS);
   const after = offset(z, naive + 1.5 * DAY_MS);
+  if (before === after && offset(z, naive - before * MIN_MS) === before) return [naive - before * MIN_MS]; // the usual case: no change nearby
   const found = new Set<number>();
   for (const o of [before, offset(z, naive), after]) {
     const t = naive - o * MIN_MS;
