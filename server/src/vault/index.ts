@@ -1,0 +1,40 @@
+/**
+ * vault — the cloud tier's format and core library (format:
+ * docs/vault-format.md). Backends (where objects are stored) live in
+ * ./backends; this folder owns what the objects mean.
+ *
+ * Owns: the config and keys (scrypt-wrapped master key, HKDF subkeys,
+ * HMAC chunk ids), encrypted packs, index objects, point manifests, the local
+ * known-chunks log, the uploader and the reader.
+ *
+ * Promises:
+ *  - the vault only ever holds ciphertext, KDF parameters and the wrapped
+ *    key: never the passphrase, the master key or plaintext chunk hashes;
+ *  - every object is authenticated (AES-256-GCM, AAD bound to its key and
+ *    type); a wrong passphrase or a damaged object is a typed, clear error,
+ *    never garbage; every chunk read is SHA-256-checked;
+ *  - a recovery point exists in the vault only once its manifest does, and
+ *    the manifest is written after every chunk it needs is in an indexed pack;
+ *  - an interrupted upload resumes without resending complete packs.
+ *
+ * Imports: ./backends, ../chunk-store (types and the point-id rule), ../util,
+ * ../errors — nothing above (no catalog, jobs, api).
+ */
+export { createVault, openVault, Vault } from './vault.js';
+export type { VaultOptions, VaultSecret } from './vault.js';
+export { loadVaultKey, saveVaultKey } from './key-file.js';
+export type { VaultKeyFile } from './key-file.js';
+export { KnownChunks } from './known-chunks.js';
+export type { KnownLocation } from './known-chunks.js';
+export { uploadPoint } from './uploader.js';
+export type { ChunkSource, UploadPointOptions, UploadProgress, UploadResult } from './uploader.js';
+export { VaultReader } from './reader.js';
+export { findOrphanPacks, removeOrphanPacks } from './orphans.js';
+export type { VaultPoint, VaultPointInput } from './manifest.js';
+export { systemClock, Throttle, withRetry, workHoursLimit } from './transfer.js';
+export type { Clock, LimitFor, RetryOptions } from './transfer.js';
+export {
+  VaultChunkNotFoundError, VaultCorruptError, VaultExistsError, VaultFormatError, VaultKeyMismatchError,
+  VaultNotInitializedError, VaultPassphraseTooShortError, VaultPointNotFoundError, VaultStateError,
+  VaultUploadAbortedError, VaultWrongPassphraseError,
+} from './errors.js';

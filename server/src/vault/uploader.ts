@@ -1,0 +1,179 @@
+/**
+ * The uploader (docs/vault-format.md §8): sends one recovery point from the
+ * chunk store to the vault. Only chunks the vault does not hold travel,
+ * compressed then encrypted, grouped into packs; each pack is PUT, then its
+ * index object, then recorded in the known-chunks log; the point's refs and
+ * finally its manifest are PUT last, so an interrupted upload never leaves
+ * anything that looks like a recovery point, and a rerun sends only what no
+ * indexed pack holds yet.
+ */
+import type { ChunkIn } from '../chunk-store/index.js';
+import { zstd } from './compression.js';
+import { VaultUploadAbortedError } from './errors.js';
+import { BlobCompression, ObjectType, PACK_TARGET_DEFAULT, PACK_TARGET_MAX, PACK_TARGET_MIN } from './format.js';
+import type { KnownChunks } from './known-chunks.js';
+import { checkPointInput, encodePoint, encodeRefs, pointKey, refsKey, type VaultPoint, type VaultPointInput } from './manifest.js';
+import { type BuiltPack, indexKey, PackBuilder } from './pack-format.js';
+import { type Clock, type LimitFor, type RetryOptions, Throttle, withRetry } from './transfer.js';
+import type { Vault } from './vault.js';
+
+/** Where chunks come from: the server's ChunkStore (stored form, verified against the hash). */
+export interface ChunkSource {
+  getStored(hash: Buffer): Promise<ChunkIn>;
+}
+
+export interface UploadProgress {
+  /** Distinct chunks of the point looked at so far. */
+  chunksSeen: number;
+  /** Of those, chunks the vault already held (not sent). */
+  chunksSkipped: number;
+  /** Chunks in packs whose index is durable in the vault. */
+  chunksSent: number;
+  packsSent: number;
+  /** Object bytes PUT (packs, indexes, refs, manifest), retries not counted twice. */
+  bytesSent: number;
+  /** Uncompressed bytes of the chunks sent. */
+  rawBytesSent: number;
+}
+
+export interface UploadResult extends UploadProgress {
+  pointId: string;
+  /** The point was already in the vault: nothing was sent. */
+  alreadyInVault: boolean;
+  /** Distinct chunks the point references. */
+  chunks: number;
+  /** Packs learnt from the vault's index objects because the last upload was interrupted. */
+  packsSynced: number;
+  point?: VaultPoint;
+}
+
+export interface UploadPointOptions {
+  vault: Vault;
+  /** The server's record of what the vault holds (KnownChunks.open(stateDir, vault.id)). */
+  known: KnownChunks;
+  store: ChunkSource;
+  point: VaultPointInput;
+  /** Every chunk the point references (its ref list), duplicates allowed. */
+  refs: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+  signal?: AbortSignal;
+  onProgress?: (p: UploadProgress) => void;
+  /** Pack target size; default 16 MiB. */
+  packSize?: number;
+  /** Packs in flight at once; default 4. */
+  concurrency?: number;
+  /** Bandwidth limit in bytes/s at a given time (work hours / off hours); unlimited when absent. */
+  limitFor?: LimitFor;
+  retry?: RetryOptions;
+  clock?: Clock;
+}
+
+/** Raw chunks are compressed when that makes them smaller; agents' zstd frames are kept as they are. */
+function blobData(c: ChunkIn): { compression: BlobCompression; data: Buffer } {
+  if (c.compression !== 0 || c.data.length < 64) return { compression: c.compression as number as BlobCompression, data: c.data };
+  const z = zstd(c.data);
+  return z.length < c.data.length ? { compression: BlobCompression.Zstd, data: z } : { compression: BlobCompression.None, data: c.data };
+}
+
+export async function uploadPoint(o: UploadPointOptions): Promise<UploadResult> {
+  const { vault, known, signal } = o;
+  checkPointInput(o.point);
+  if (known.vaultId !== vault.id) throw new Error(`known chunks of vault ${known.vaultId} given for vault ${vault.id}`);
+  const packSize = o.packSize ?? PACK_TARGET_DEFAULT;
+  if (!(packSize >= PACK_TARGET_MIN && packSize <= PACK_TARGET_MAX)) throw new RangeError(`packSize must be ${PACK_TARGET_MIN}..${PACK_TARGET_MAX}`);
+  const concurrency = Math.max(1, o.concurrency ?? 4);
+  const clock = o.clock ?? vault.clock;
+  const retry = o.retry ?? vault.retry;
+  const throttle = new Throttle(o.limitFor, clock);
+  const id = o.point.id;
+  const progress: UploadProgress = { chunksSeen: 0, chunksSkipped: 0, chunksSent: 0, packsSent: 0, bytesSent: 0, rawBytesSent: 0 };
+  const report = () => o.onProgress?.({ ...progress });
+  const aborted = () => new VaultUploadAbortedError(vault.description, id);
+
+  const put = async (key: string, data: Buffer) => {
+    await withRetry(async () => {
+      await throttle.take(data.length, signal);
+      await vault.backend.put(key, data);
+    }, retry, clock, signal);
+    progress.bytesSent += data.length;
+  };
+  const result = (extra: Partial<UploadResult>): UploadResult =>
+    ({ ...progress, pointId: id, alreadyInVault: false, chunks: 0, packsSynced: 0, ...extra });
+
+  // 1. Already uploaded: done (a rerun after the manifest was written).
+  if (await withRetry(() => vault.backend.head(pointKey(id)), retry, clock, signal)) {
+    return result({ alreadyInVault: true });
+  }
+  // 2. The last upload was interrupted (or there is no local state): learn what the vault holds.
+  const packsSynced = known.needsSync ? await known.sync(vault, signal) : 0;
+
+  // 3. Packs: build, send with at most `concurrency` in flight.
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
+  const sendPack = async (b: BuiltPack) => {
+    await known.markDirty();
+    await put(b.key, b.data);
+    const ik = indexKey(b.packId);
+    await put(ik, vault.seal(ObjectType.Index, ik, b.indexPayload));
+    await known.addPack(b.indexPayload);
+    progress.packsSent++;
+    progress.chunksSent += b.index.entries.length;
+    progress.rawBytesSent += b.rawBytes;
+    report();
+  };
+  const dispatch = async (builder: PackBuilder) => {
+    while (inFlight.size >= concurrency) await Promise.race(inFlight);
+    if (failure) return;
+    const p: Promise<void> = sendPack(builder.finish())
+      .catch((err) => { failure ??= err; })
+      .finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  };
+
+  const seen = new Set<string>();
+  const ids: Buffer[] = [];
+  let builder = new PackBuilder(vault.keys);
+  try {
+    for await (const h of o.refs as AsyncIterable<Uint8Array>) {
+      if (signal?.aborted || failure) break;
+      const hash = Buffer.isBuffer(h) ? h : Buffer.from(h.buffer, h.byteOffset, h.byteLength);
+      const cid = vault.chunkId(hash);
+      const k = cid.toString('latin1');
+      if (seen.has(k)) continue;
+      seen.add(k);
+      ids.push(cid);
+      progress.chunksSeen++;
+      if (known.has(cid)) {
+        progress.chunksSkipped++;
+      } else {
+        const c = await o.store.getStored(hash);
+        const { compression, data } = blobData(c);
+        builder.add(cid, compression, c.rawSize, data);
+        if (builder.bytes >= packSize || builder.full) {
+          await dispatch(builder);
+          builder = new PackBuilder(vault.keys);
+        }
+      }
+      if (progress.chunksSeen % 4096 === 0) report();
+    }
+    if (builder.count > 0 && !signal?.aborted && !failure) await dispatch(builder);
+  } finally {
+    await Promise.all(inFlight);
+  }
+  if (signal?.aborted) throw aborted();
+  if (failure) throw failure;
+
+  // 4. Every new chunk is in an indexed pack: refs, then the manifest (LAST).
+  ids.sort(Buffer.compare);
+  const point: VaultPoint = {
+    id, dataSourceId: o.point.dataSourceId, agentId: o.point.agentId, createdAt: o.point.createdAt,
+    uploadedAt: new Date(clock.now()), root: o.point.root, chunks: ids.length, refsKey: refsKey(id),
+    files: o.point.files ?? 0, dirs: o.point.dirs ?? 0, bytes: o.point.bytes ?? 0,
+    parentPointId: o.point.parentPointId ?? null, extra: o.point.extra ?? {},
+  };
+  await put(refsKey(id), vault.seal(ObjectType.Refs, refsKey(id), encodeRefs(ids)));
+  if (signal?.aborted) throw aborted();
+  await put(pointKey(id), vault.seal(ObjectType.Point, pointKey(id), encodePoint(point)));
+  await known.markClean();
+  report();
+  return result({ chunks: ids.length, packsSynced, point });
+}
