@@ -51,6 +51,17 @@ describeEngines('alert monitor', (h) => {
     expect(await catalog.listAlerts({ state: 'resolved' })).toHaveLength(1);
   });
 
+  it('job-failed: an alert whose data source was deleted resolves', async () => {
+    const { catalog } = rig;
+    const m = rig.monitor();
+    const { source } = await agentWithSource(catalog, 'old-server');
+    await finishedJob(catalog, 'gc', null, 'succeeded');
+    await catalog.raiseAlert({ key: `job-failed:${source.id}:backup`, kind: 'job-failed', severity: 'error', subject: 's', message: 'm', details: { dataSourceId: source.id, jobType: 'backup' } });
+    expect((await m.checkNow()).resolved).toEqual([]);
+    await catalog.deleteDataSource(source.id);
+    expect((await m.checkNow()).resolved.map((a) => a.key)).toEqual([`job-failed:${source.id}:backup`]);
+  });
+
   it('job-failed for server jobs: one alert per job, all resolved by a later success of that type', async () => {
     const { catalog, clock } = rig;
     const m = rig.monitor();

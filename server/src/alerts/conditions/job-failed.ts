@@ -6,6 +6,7 @@
  * without a data source (gc, verify of the whole store) get one alert per job,
  * `job-failed:job:<jobId>`, resolved by a later success of the same type.
  * Cancelled jobs neither raise nor resolve: an admin chose to stop them.
+ * An alert whose data source has been deleted resolves: nothing will retry it.
  */
 import type { Job, JobType } from '../../catalog/index.js';
 import type { Condition, ConditionContext, Findings } from './types.js';
@@ -38,7 +39,8 @@ export const jobFailed: Condition = async (ctx, active) => {
     }
   }
   for (const a of active) {
-    const d = a.details as { jobType?: JobType; jobCreatedAt?: string } | null;
+    const d = a.details as { jobType?: JobType; jobCreatedAt?: string; dataSourceId?: string | null } | null;
+    if (d?.dataSourceId && !decided.has(a.key) && !(await ctx.catalog.getDataSource(d.dataSourceId))) out.resolve.push(a.key);
     if (!a.key.startsWith('job-failed:job:') || !d?.jobType || !d.jobCreatedAt) continue;
     const success = newestServerSuccess.get(d.jobType);
     if (success !== undefined && success > Date.parse(d.jobCreatedAt)) out.resolve.push(a.key);
