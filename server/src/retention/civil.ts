@@ -30,18 +30,47 @@ export const weekdayOf = (day: number) => (((day + 4) % 7) + 7) % 7;
 
 export const daysInMonth = (y: number, m: number) => new Date(Date.UTC(y, m, 0)).getUTCDate();
 
-const zones = new Map<string, IANAZone>();
-export function zone(name: string): IANAZone {
+/** A time zone: its UTC offset in minutes at an instant. */
+export interface TimeZone { readonly name: string; offset(ms: number): number }
+
+const QUARTER_MS = 15 * MIN_MS;
+const CACHE_MAX = 200_000;
+
+/**
+ * Luxon asks Intl for every offset, which is slow for a year of slots. Since
+ * 1970 every zone changes offset only at a whole quarter hour of UTC (offsets
+ * are multiples of 15 minutes and changes happen at whole local minutes of
+ * such offsets, in practice at :00 or :30), so the offset is cached per UTC
+ * quarter hour.
+ */
+class CachedZone implements TimeZone {
+  private readonly cache = new Map<number, number>();
+  constructor(private readonly z: TimeZone) {}
+  get name() { return this.z.name; }
+  offset(ms: number): number {
+    const q = Math.floor(ms / QUARTER_MS);
+    let o = this.cache.get(q);
+    if (o === undefined) {
+      if (this.cache.size >= CACHE_MAX) this.cache.clear();
+      o = this.z.offset(q * QUARTER_MS);
+      this.cache.set(q, o);
+    }
+    return o;
+  }
+}
+
+const zones = new Map<string, TimeZone>();
+export function zone(name: string): TimeZone {
   let z = zones.get(name);
-  if (!z) { z = IANAZone.create(name); zones.set(name, z); }
+  if (!z) { z = new CachedZone(IANAZone.create(name)); zones.set(name, z); }
   return z;
 }
 
 /** The zone's UTC offset at an instant, in minutes. */
-const offset = (z: IANAZone, ms: number) => z.offset(ms);
+const offset = (z: TimeZone, ms: number) => z.offset(ms);
 
 /** The local day number and minute of the day of an instant. */
-export function localOf(ms: number, z: IANAZone): { day: number; minute: number } {
+export function localOf(ms: number, z: TimeZone): { day: number; minute: number } {
   const local = ms + offset(z, ms) * MIN_MS;
   const day = Math.floor(local / DAY_MS);
   return { day, minute: Math.floor((local - day * DAY_MS) / MIN_MS) };
@@ -52,7 +81,7 @@ export function localOf(ms: number, z: IANAZone): { day: number; minute: number 
  * normally, two in a fall-back overlap (earlier first), and when the time is
  * skipped by a spring-forward gap, the single first instant after the gap.
  */
-export function resolveLocal(day: number, minute: number, z: IANAZone): number[] {
+export function resolveLocal(day: number, minute: number, z: TimeZone): number[] {
   const naive = day * DAY_MS + minute * MIN_MS;
   // Offsets a day and a half either side cover the one transition near `naive`.
   const before = offset(z, naive - 1.5 * DAY_MS);
@@ -84,7 +113,7 @@ const APPROX_MS: Record<Unit, number> = { day: DAY_MS, week: 7 * DAY_MS, month: 
  * arithmetic, so a day is 23 or 25 hours across a DST change, and a month
  * after Jan 31 is the last day of February (a year after Feb 29 is Feb 28).
  */
-export function plusLocal(ms: number, k: number, unit: Unit, z: IANAZone): number {
+export function plusLocal(ms: number, k: number, unit: Unit, z: TimeZone): number {
   const { day, minute } = localOf(ms, z);
   const subMinute = ((ms % MIN_MS) + MIN_MS) % MIN_MS;
   let target: number;
@@ -100,7 +129,7 @@ export function plusLocal(ms: number, k: number, unit: Unit, z: IANAZone): numbe
 }
 
 /** Whole units elapsed from `from` to `to` (from <= to): the largest e with plusLocal(from, e) <= to. */
-export function elapsed(from: number, to: number, unit: Unit, z: IANAZone): number {
+export function elapsed(from: number, to: number, unit: Unit, z: TimeZone): number {
   let e = Math.max(0, Math.floor((to - from) / APPROX_MS[unit]));
   while (e > 0 && plusLocal(from, e, unit, z) > to) e--;
   while (plusLocal(from, e + 1, unit, z) <= to) e++;

@@ -27,8 +27,7 @@
  * returns the slots in (from, to], next* the first slot strictly after,
  * last* the latest slot at or before.
  */
-import type { IANAZone } from 'luxon';
-import { localOf, resolveLocal, weekdayOf, zone } from './civil.js';
+import { localOf, resolveLocal, weekdayOf, zone, type TimeZone } from './civil.js';
 import { WEEKDAYS, type OnlinePolicySpec } from './policy.js';
 
 type Schedule = Pick<OnlinePolicySpec, 'schedule' | 'timeZone'>;
@@ -39,14 +38,14 @@ const SEARCH_DAYS = 15;
 const minuteOf = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 
 /** The online slots that fall on one local day, ascending. */
-function onlineDay(spec: Schedule, day: number, z: IANAZone): number[] {
+function onlineDay(spec: Schedule, day: number, z: TimeZone): number[] {
   const { frequency, weekdays = [], times } = spec.schedule;
   if (frequency === 'weekly' && !weekdays.includes(WEEKDAYS[weekdayOf(day)]!)) return [];
   return uniqueSorted(times.map((t) => resolveLocal(day, minuteOf(t), z)[0]!));
 }
 
 /** The sync slots that fall on one local day, ascending. */
-function syncDay(frequencyMinutes: number, day: number, z: IANAZone): number[] {
+function syncDay(frequencyMinutes: number, day: number, z: TimeZone): number[] {
   const all: number[] = [];
   for (let m = 0; m < 1440; m += frequencyMinutes) all.push(...resolveLocal(day, m, z));
   return uniqueSorted(all);
@@ -56,7 +55,7 @@ function uniqueSorted(a: number[]): number[] {
   return [...new Set(a)].sort((x, y) => x - y);
 }
 
-function between(daySlots: (day: number) => number[], z: IANAZone, from: Date, to: Date): Date[] {
+function between(daySlots: (day: number) => number[], z: TimeZone, from: Date, to: Date): Date[] {
   const out: Date[] = [];
   const [f, t] = [from.getTime(), to.getTime()];
   // A day's slots can land on the neighbouring local day only through a DST gap; one day of margin covers it.
@@ -66,7 +65,7 @@ function between(daySlots: (day: number) => number[], z: IANAZone, from: Date, t
   return out;
 }
 
-function next(daySlots: (day: number) => number[], z: IANAZone, after: Date): Date | null {
+function next(daySlots: (day: number) => number[], z: TimeZone, after: Date): Date | null {
   const a = after.getTime();
   const start = localOf(a, z).day - 1;
   for (let day = start; day <= start + SEARCH_DAYS; day++) {
@@ -76,7 +75,7 @@ function next(daySlots: (day: number) => number[], z: IANAZone, after: Date): Da
   return null;
 }
 
-function last(daySlots: (day: number) => number[], z: IANAZone, atOrBefore: Date): Date | null {
+function last(daySlots: (day: number) => number[], z: TimeZone, atOrBefore: Date): Date | null {
   const a = atOrBefore.getTime();
   const start = localOf(a, z).day + 1;
   for (let day = start; day >= start - SEARCH_DAYS; day--) {
