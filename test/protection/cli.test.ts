@@ -61,7 +61,9 @@ describe('strata vaults and policies', () => {
     expect(notJson.code).toBe(2);
     expect(notJson.stderr).toMatch(/garbage\.json is not valid JSON/);
     expect((await okJson(cli(['policies', 'create', 'weekly', '--file', writeJson('weekly.json', spec), '--json']))).spec).toEqual(spec);
-    expect(await okJson(cli(['policies', 'show', 'weekly', '--json']))).toMatchObject({ name: 'weekly', groups: [] });
+    const edited = { ...spec, retention: { weekly: { count: 20, weekday: 'sun' } } };
+    expect((await okJson(cli(['policies', 'edit', 'weekly', '--file', writeJson('weekly2.json', edited), '--json']))).spec).toEqual(edited);
+    expect(await okJson(cli(['policies', 'show', 'weekly', '--json']))).toMatchObject({ name: 'weekly', spec: edited, groups: [] });
   });
 });
 
@@ -73,6 +75,9 @@ describe('strata groups', () => {
     const days = await cli(['groups', 'create', 'g', '--sync-frequency', '15m', '--retention-days', '500']);
     expect(days.code).toBe(2);
     expect(days.stderr).toMatch(/from 1 to 448 days \(got 500\)/);
+    const missing = await cli(['groups', 'create', 'g', '--retention-days', '14']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/needs syncFrequency, one of 15m/);
     expect(await okJson(cli(['groups', 'list', '--json']))).toEqual([]);
   });
 

@@ -61,8 +61,9 @@ export function protectionCommands(program: Command) {
   // ---- groups
   const groups = program.command('groups').description('protection groups: data sources sharing a short-term and an online policy');
   groups.command('create <name>').description('create a protection group')
-    .requiredOption('--sync-frequency <every>', 'how often to synchronize: 15m, 30m, 45m, 1h, 2h, 4h, 6h, 12h or 24h')
-    .requiredOption('--retention-days <days>', 'days to keep recovery points on server disk (1..448)')
+    // Required, but checked by the server so that a missing one exits 2 with the allowed range, like a wrong one.
+    .option('--sync-frequency <every>', 'required: how often to synchronize: 15m, 30m, 45m, 1h, 2h, 4h, 6h, 12h or 24h')
+    .option('--retention-days <days>', 'required: days to keep recovery points on server disk (1..448)')
     .option('--max-points <n>', 'recovery points kept per data source (default 64)')
     .option('--online-policy <policy>', 'online policy sending points to the vault')
     .option('--json')
