@@ -178,7 +178,7 @@ let template: Promise<{ config: Buffer; key: VaultKeyFile }> | undefined;
  */
 export async function freshVault(wrap?: (b: VaultBackend) => VaultBackend): Promise<{ vault: Vault; backend: VaultBackend; local: LocalFolderBackend }> {
   template ??= (async () => {
-    const v = await createVault(await localBackend(mkdtempSync(path.join(tmpdir(), 'strata-vault-tpl-'))), PASS);
+    const v = await createVault(await localBackend(), PASS);
     return { config: await v.backend.get('config'), key: v.exportKey() };
   })();
   const t = await template;
