@@ -9,6 +9,7 @@ import { StrataError } from '../errors.js';
 import { adminCommands } from './admin.js';
 import { alertCommands } from './alerts.js';
 import { protectionCommands } from './protection.js';
+import { retentionCommand } from './retention.js';
 import { serverCommand } from './server-command.js';
 
 const program = new Command('strata')
@@ -24,6 +25,7 @@ serverCommand(program);
 adminCommands(program);
 alertCommands(program);
 protectionCommands(program);
+retentionCommand(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const err = e instanceof StrataError ? e : null;

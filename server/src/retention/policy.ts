@@ -48,7 +48,7 @@ export function parseSyncFrequency(input: unknown): number {
     if (m) minutes = Number(m[1]) * ({ m: 1, min: 1, h: 60, d: 1440 }[(m[2] ?? 'm').toLowerCase()] ?? 1);
   }
   if (minutes === null || !(SYNC_FREQUENCIES_MINUTES as readonly number[]).includes(minutes)) {
-    const got = typeof input === 'string' ? input : typeof input === 'number' ? `${input}m` : JSON.stringify(input) ?? 'nothing';
+    const got = typeof input === 'string' ? input : typeof input === 'number' ? `${input}m` : show(input);
     throw invalid(`sync frequency must be one of ${FREQUENCY_CHOICES} (got ${got})`);
   }
   return minutes;
@@ -117,7 +117,7 @@ export function parseOnlinePolicy(input: unknown, defaultTimeZone?: string): Onl
 
 export function parseTimeZone(input: unknown): string {
   if (typeof input !== 'string' || !IANAZone.isValidZone(input)) {
-    throw invalid(`timeZone must be an IANA time zone such as Europe/Stockholm or UTC (got ${JSON.stringify(input)})`);
+    throw invalid(`timeZone must be an IANA time zone such as Europe/Stockholm or UTC (got ${show(input)})`);
   }
   return input;
 }
@@ -126,7 +126,7 @@ function parseSchedule(input: unknown): OnlineSchedule {
   const o = object(input, 'schedule');
   onlyKeys(o, 'schedule', ['frequency', 'weekdays', 'times']);
   if (o.frequency !== 'daily' && o.frequency !== 'weekly') {
-    throw invalid(`schedule.frequency must be daily or weekly (got ${JSON.stringify(o.frequency)})`);
+    throw invalid(`schedule.frequency must be daily or weekly (got ${show(o.frequency)})`);
   }
   const times = parseTimes(o.times);
   if (o.frequency === 'daily') {
@@ -145,12 +145,12 @@ function parseSchedule(input: unknown): OnlineSchedule {
 
 function parseTimes(input: unknown): string[] {
   if (!Array.isArray(input) || input.length < 1 || input.length > MAX_TIMES_PER_DAY) {
-    throw invalid(`schedule.times must list 1 to ${MAX_TIMES_PER_DAY} times of day as HH:MM (got ${JSON.stringify(input) ?? 'nothing'})`);
+    throw invalid(`schedule.times must list 1 to ${MAX_TIMES_PER_DAY} times of day as HH:MM (got ${show(input)})`);
   }
   const times = input.map((t) => {
     const m = typeof t === 'string' ? /^(\d{1,2}):(\d{2})$/.exec(t.trim()) : null;
     if (!m || Number(m[1]) > 23 || Number(m[2]) > 59) {
-      throw invalid(`schedule.times: each time is HH:MM from 00:00 to 23:59 (got ${JSON.stringify(t)})`);
+      throw invalid(`schedule.times: each time is HH:MM from 00:00 to 23:59 (got ${show(t)})`);
     }
     return `${m[1]!.padStart(2, '0')}:${m[2]}`;
   });
@@ -208,7 +208,7 @@ function weekday(input: unknown, field: string): Weekday {
   const s = typeof input === 'string' ? input.trim().toLowerCase().slice(0, 3) : '';
   const full = typeof input === 'string' ? input.trim().toLowerCase() : '';
   const d = WEEKDAYS.find((w) => w === s && (full.length === 3 || WEEKDAY_NAMES[w] === full));
-  if (!d) throw invalid(`${field}: a weekday is one of ${WEEKDAYS.join(' ')} (got ${input === undefined ? 'nothing' : JSON.stringify(input)})`);
+  if (!d) throw invalid(`${field}: a weekday is one of ${WEEKDAYS.join(' ')} (got ${show(input)})`);
   return d;
 }
 const WEEKDAY_NAMES: Record<Weekday, string> = { sun: 'sunday', mon: 'monday', tue: 'tuesday', wed: 'wednesday', thu: 'thursday', fri: 'friday', sat: 'saturday' };
@@ -223,21 +223,28 @@ function dayOfMonth(input: unknown, field: string): DayOfMonth {
   if (typeof input === 'number' || (typeof input === 'string' && /^\s*\d+\s*$/.test(input))) {
     const n = Number(input);
     if (Number.isInteger(n) && n >= 1 && n <= 28) return n;
-    throw invalid(`${field} must be ${allowed}; days 29 to 31 are missing from some months, use last (got ${JSON.stringify(input)})`);
+    throw invalid(`${field} must be ${allowed}; days 29 to 31 are missing from some months, use last (got ${show(input)})`);
   }
   const s = typeof input === 'string' ? input.trim().toLowerCase() : '';
   if (s === 'last') return 'last';
   const m = /^(first|last)-([a-z]+)$/.exec(s);
   const wd = m ? WEEKDAYS.find((w) => w === m[2] || WEEKDAY_NAMES[w] === m[2]) : undefined;
-  if (!m || !wd) throw invalid(`${field} must be ${allowed} (got ${JSON.stringify(input)})`);
+  if (!m || !wd) throw invalid(`${field} must be ${allowed} (got ${show(input)})`);
   return `${m[1] as 'first' | 'last'}-${wd}`;
 }
 
 // ---------------------------------------------------------------- helpers
 
+/** A refused value as the message shows it: JSON, cut short (a whole file may have been passed). */
+function show(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 80 ? s.slice(0, 77) + '...' : s;
+}
+
 function object(input: unknown, what: string): Record<string, unknown> {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw invalid(`${what} must be a JSON object (got ${input === undefined ? 'nothing' : JSON.stringify(input)})`);
+    throw invalid(`${what} must be a JSON object (got ${show(input)})`);
   }
   return input as Record<string, unknown>;
 }
@@ -251,7 +258,7 @@ function onlyKeys(o: Record<string, unknown>, what: string, keys: string[]) {
 function integer(input: unknown, field: string, min: number, max: number, unit: string): number {
   const n = typeof input === 'string' && /^\s*-?\d+\s*$/.test(input) ? Number(input) : input;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
-    throw invalid(`${field} must be a whole number from ${min} to ${max} ${unit} (got ${input === undefined ? 'nothing' : JSON.stringify(input)})`);
+    throw invalid(`${field} must be a whole number from ${min} to ${max} ${unit} (got ${show(input)})`);
   }
   return n;
 }
