@@ -106,6 +106,20 @@ describeEngines('alert monitor', (h) => {
     expect(await rig.events()).toEqual([`raised:agent-offline:${agent.id}`, `resolved:agent-offline:${agent.id}`, `raised:agent-offline:${agent.id}`, `resolved:agent-offline:${agent.id}`]);
   });
 
+  it('agent-offline after a server restart: the agent gets a full threshold from the monitor start to reconnect', async () => {
+    const { catalog, clock } = rig;
+    const { agent } = await agentWithSource(catalog, 'branch-office');
+    await catalog.touchAgent(agent.id, clock.now());
+    clock.advance(3 * 60 * MIN); // the server was down for 3 h
+    const m = rig.monitor({ agentOfflineMs: 60 * MIN });
+    clock.advance(MIN);
+    expect((await m.checkNow()).raised).toEqual([]);
+    clock.advance(60 * MIN);
+    const r = await m.checkNow();
+    expect(r.raised.map((a) => a.key)).toEqual([`agent-offline:${agent.id}`]);
+    expect(r.raised[0]!.message).toContain('not been connected since 2026-01-15T10:00:00.000Z');
+  });
+
   it('missed-sla: no new point for twice the sync frequency; resolved by a point, or when the group stops', async () => {
     const { catalog, clock, online } = rig;
     const m = rig.monitor();

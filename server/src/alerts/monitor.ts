@@ -33,7 +33,7 @@ export interface MonitorOptions {
   serverName?: string;
   notifier?: NotifierOptions;
   makeNotifier?: (ch: NotificationChannel) => Notifier;
-  /** Replaces fs.statfs (for tests of a full disk). */
+  /** Replaces fs.statfs. */
   statfs?: (dir: string) => Promise<DiskUsage>;
 }
 
@@ -57,9 +57,11 @@ export class AlertMonitor {
   private timer: NodeJS.Timeout | null = null;
   private chain: Promise<unknown> = Promise.resolve();
   private stopped = false;
+  private readonly startedAt: Date;
 
   constructor(private readonly opts: MonitorOptions) {
     this.thresholds = { ...DEFAULT_THRESHOLDS, ...opts.thresholds };
+    this.startedAt = opts.clock.now();
     this.dispatcher = new NotificationDispatcher({
       listChannels: () => opts.catalog.listNotificationChannels(),
       serverName: opts.serverName ?? os.hostname(),
@@ -106,7 +108,7 @@ export class AlertMonitor {
   private async check(): Promise<CheckReport> {
     const { catalog, log } = this.opts;
     const ctx: ConditionContext = {
-      catalog, now: this.opts.clock.now(), isAgentOnline: (id) => this.opts.isAgentOnline(id), dataDir: this.opts.dataDir,
+      catalog, now: this.opts.clock.now(), startedAt: this.startedAt, isAgentOnline: (id) => this.opts.isAgentOnline(id), dataDir: this.opts.dataDir,
       thresholds: this.thresholds, statfs: this.opts.statfs ?? ((dir) => fs.statfs(dir)),
     };
     const active = await catalog.listAlerts({ state: 'active', limit: 1000 });

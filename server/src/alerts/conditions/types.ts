@@ -29,6 +29,8 @@ export interface DiskUsage { blocks: number; bfree: number; bavail: number; bsiz
 export interface ConditionContext {
   catalog: Catalog;
   now: Date;
+  /** When the monitor started: it vouches for no offline time before it (a restarted server gives agents time to reconnect). */
+  startedAt: Date;
   isAgentOnline(agentId: string): boolean;
   dataDir: string;
   thresholds: AlertThresholds;
