@@ -22,6 +22,12 @@ export class AzureBlobBackend implements VaultBackend {
   readonly description: string;
   private readonly container: ContainerClient;
   private readonly pageSize: number;
+  /**
+   * Client-side bound on one operation, retries included. The SDK's
+   * tryTimeoutInMs only asks the *server* to give up; a server that accepts
+   * the connection and never answers would hang forever without this.
+   */
+  private readonly deadlineMs: number;
 
   private constructor(private readonly config: AzureVaultConfig) {
     const net = config.network ?? {};
@@ -35,15 +41,20 @@ export class AzureBlobBackend implements VaultBackend {
     };
     const service = serviceClient(config, pipeline);
     this.container = service.getContainerClient(config.container);
-    this.description = `azure://${service.accountName || new URL(service.url).host}/${config.container}`;
+    const host = new URL(service.url).host;
+    // The endpoint is named too when it is not Azure's own (emulators, sovereign clouds, private endpoints).
+    this.description = `azure://${service.accountName || host}/${config.container}`
+      + (host.endsWith('.blob.core.windows.net') ? '' : ` (at ${host})`);
     this.pageSize = config.listPageSize ?? 5000;
+    const attempts = net.maxAttempts ?? 4;
+    this.deadlineMs = attempts * (net.requestTimeoutMs ?? 300_000) + (attempts - 1) * (net.maxRetryDelayMs ?? 15_000);
   }
 
   static async open(config: AzureVaultConfig): Promise<AzureBlobBackend> {
     const b = new AzureBlobBackend(config);
     if (config.createContainer) {
       try {
-        await b.container.createIfNotExists();
+        await b.bounded('creating the container', (abortSignal) => b.container.createIfNotExists({ abortSignal }));
       } catch (err) {
         throw b.mapError(err, 'creating the container');
       }
@@ -54,9 +65,10 @@ export class AzureBlobBackend implements VaultBackend {
   async put(key: string, data: Buffer | Uint8Array, opts: PutOptions = {}): Promise<void> {
     checkKey(key, this.description);
     try {
-      await this.container.getBlockBlobClient(key).uploadData(data, {
+      await this.bounded(`writing ${key}`, (abortSignal) => this.container.getBlockBlobClient(key).uploadData(data, {
         conditions: opts.ifAbsent ? { ifNoneMatch: '*' } : undefined,
-      });
+        abortSignal,
+      }));
     } catch (err) {
       throw this.mapError(err, `writing ${key}`, key);
     }
@@ -73,8 +85,10 @@ export class AzureBlobBackend implements VaultBackend {
       return Buffer.alloc(0);
     }
     try {
-      const res = await this.container.getBlobClient(key).download(r?.offset ?? 0, r?.length);
-      const body = res.readableStreamBody ? await readAll(res.readableStreamBody) : Buffer.alloc(0);
+      const { res, body } = await this.bounded(`reading ${key}`, async (abortSignal) => {
+        const res = await this.container.getBlobClient(key).download(r?.offset ?? 0, r?.length, { abortSignal });
+        return { res, body: res.readableStreamBody ? await readAll(res.readableStreamBody) : Buffer.alloc(0) };
+      });
       const expected = r ? r.length : res.contentLength ?? body.length;
       if (body.length !== expected) {
         const total = /\/(\d+)$/.exec(res.contentRange ?? '')?.[1];
@@ -92,7 +106,7 @@ export class AzureBlobBackend implements VaultBackend {
   async head(key: string): Promise<{ size: number } | null> {
     checkKey(key, this.description);
     try {
-      const p = await this.container.getBlobClient(key).getProperties();
+      const p = await this.bounded(`checking ${key}`, (abortSignal) => this.container.getBlobClient(key).getProperties({ abortSignal }));
       return { size: p.contentLength ?? 0 };
     } catch (err) {
       if (isStatus(err, 404)) return null;
@@ -102,13 +116,20 @@ export class AzureBlobBackend implements VaultBackend {
 
   async *list(prefix: string): AsyncIterable<VaultObjectInfo> {
     checkPrefix(prefix, this.description);
-    const pages = this.container.listBlobsFlat({ prefix: prefix || undefined }).byPage({ maxPageSize: this.pageSize });
+    // One abort controller for the whole listing, armed afresh for each page.
+    const ac = new AbortController();
+    const pages = this.container.listBlobsFlat({ prefix: prefix || undefined, abortSignal: ac.signal })
+      .byPage({ maxPageSize: this.pageSize });
     for (;;) {
       let page;
+      const what = `listing ${prefix || '/'}`;
+      const timer = setTimeout(() => ac.abort(), this.deadlineMs);
       try {
         page = await pages.next();
       } catch (err) {
-        throw this.mapError(err, `listing ${prefix || '/'}`, prefix);
+        throw ac.signal.aborted ? this.timedOut(what, err) : this.mapError(err, what, prefix);
+      } finally {
+        clearTimeout(timer);
       }
       if (page.done) return;
       for (const item of page.value.segment.blobItems) yield { key: item.name, size: item.properties.contentLength ?? 0 };
@@ -118,13 +139,32 @@ export class AzureBlobBackend implements VaultBackend {
   async delete(key: string): Promise<void> {
     checkKey(key, this.description);
     try {
-      await this.container.getBlobClient(key).deleteIfExists({ deleteSnapshots: 'include' });
+      await this.bounded(`deleting ${key}`,
+        (abortSignal) => this.container.getBlobClient(key).deleteIfExists({ deleteSnapshots: 'include', abortSignal }));
     } catch (err) {
       throw this.mapError(err, `deleting ${key}`, key);
     }
   }
 
   async close(): Promise<void> {}
+
+  /** Run one SDK operation under the client-side deadline. */
+  private async bounded<T>(what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), this.deadlineMs);
+    try {
+      return await fn(ac.signal);
+    } catch (err) {
+      throw ac.signal.aborted ? this.timedOut(what, err) : err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private timedOut(what: string, cause: unknown): VaultError {
+    return new VaultError('unreachable', `no answer from ${this.description} within ${this.deadlineMs} ms while ${what}`,
+      { backend: this.description, cause });
+  }
 
   private notFound(key: string, cause?: unknown): VaultError {
     return new VaultError('not-found', `${key} not found in ${this.description}`, { backend: this.description, key, cause });
