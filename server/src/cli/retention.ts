@@ -13,19 +13,22 @@ import { table } from './format.js';
 
 const out = (s: string) => process.stdout.write(s + '\n');
 
-interface SimulateOptions { policy: string; points: string; now?: string; timeZone?: string; shortTerm?: boolean; json?: boolean }
+interface SimulateOptions { policy?: string; points?: string; now?: string; timeZone?: string; shortTerm?: boolean; json?: boolean }
 
 export function retentionCommand(program: Command) {
   const retention = program.command('retention').description('retention policies: try one before applying it');
   retention.command('simulate')
     .description('print keep or prune, with the reasons, for every point under a policy (runs locally)')
-    .requiredOption('--policy <file>', 'POLICY.json: an online policy as the REST API takes it, or a short-term policy {syncFrequency, retentionDays, maxPoints}')
-    .requiredOption('--points <file>', 'POINTS.json: a list of ISO times (or of objects with "time" or "createdAt", as `points list --json` prints)')
+    .option('--policy <file>', 'POLICY.json: an online policy as the REST API takes it, or a short-term policy {syncFrequency, retentionDays, maxPoints}')
+    .option('--points <file>', 'POINTS.json: a list of ISO times (or of objects with "time" or "createdAt", as `points list --json` prints)')
     .option('--now <iso-time>', 'the moment to evaluate at (default: the current time)')
     .option('--time-zone <zone>', "IANA zone for an online policy without timeZone, and for times without an offset (default: this machine's)")
     .option('--short-term', 'read POLICY.json as a short-term policy (the default when it has retentionDays)')
     .option('--json', 'a list of {"time", "keep", "reasons"}')
-    .action((o: SimulateOptions) => {
+    .action((opts: SimulateOptions) => {
+      // Checked here, not by commander, so a missing file is bad input (exit 2) like a bad one.
+      if (!opts.policy || !opts.points) throw invalid('retention simulate needs --policy POLICY.json and --points POINTS.json');
+      const o = { ...opts, policy: opts.policy, points: opts.points };
       const defaultZone = parseTimeZone(o.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC');
       const raw = readJson(o.policy, '--policy');
       const shortTerm = o.shortTerm || (typeof raw === 'object' && raw !== null && 'retentionDays' in raw);
