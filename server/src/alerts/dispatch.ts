@@ -40,7 +40,7 @@ export class NotificationDispatcher {
     this.track(this.fanout);
   }
 
-  /** Sends to one channel now and returns the outcome (the `test` command). */
+  /** Sends to one channel now, counted and logged, and returns the outcome. */
   async deliver(ch: NotificationChannel, n: Notification): Promise<DeliveryOutcome> {
     let outcome: DeliveryOutcome;
     try {
