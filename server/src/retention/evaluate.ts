@@ -73,10 +73,10 @@ export function evaluateOnlineRetention(points: readonly Date[], spec: OnlinePol
     const period = (unit: Unit) => elapsed(t, nowMs, unit, z) + 1;
     const held: string[] = [];
     const why: string[] = [];
-    if (daily) {
-      const k = dailyApplies ? period('day') : Infinity;
-      if (!dailyApplies) why.push('daily:not-on-weekly-schedule');
-      else if (k <= daily.count) held.push(`daily-${k}`);
+    if (daily && !dailyApplies) why.push('daily:not-on-weekly-schedule');
+    else if (daily) {
+      const k = period('day');
+      if (k <= daily.count) held.push(`daily-${k}`);
       else why.push(`daily:older-than-${daily.count}-days`);
     }
     if (weekly) {

@@ -205,9 +205,8 @@ function count(input: unknown, rule: keyof typeof RULE_COUNT_MAX): number {
 }
 
 function weekday(input: unknown, field: string): Weekday {
-  const s = typeof input === 'string' ? input.trim().toLowerCase().slice(0, 3) : '';
-  const full = typeof input === 'string' ? input.trim().toLowerCase() : '';
-  const d = WEEKDAYS.find((w) => w === s && (full.length === 3 || WEEKDAY_NAMES[w] === full));
+  const s = typeof input === 'string' ? input.trim().toLowerCase() : '';
+  const d = WEEKDAYS.find((w) => w === s || WEEKDAY_NAMES[w] === s);
   if (!d) throw invalid(`${field}: a weekday is one of ${WEEKDAYS.join(' ')} (got ${show(input)})`);
   return d;
 }
