@@ -71,6 +71,7 @@ describe('strata retention simulate', () => {
       [['--policy', policy, '--points', file('bad-time.json', ['2026-03-01T22:00:00Z', 'yesterday']), '--now', NOW], /bad-time\.json: entry 2: "yesterday" is not an ISO time/],
       [['--policy', policy, '--points', points, '--now', 'soon'], /--now: 'soon' is not an ISO time/],
       [['--policy', policy, '--points', points, '--now', NOW, '--time-zone', 'Mars/Olympus'], /timeZone must be an IANA time zone/],
+      [['--policy', policy, '--points', points, '--now', NOW, '--short-term'], /good\.json: short-term policy: unknown field "schedule"/],
     ];
     const results = await Promise.all(cases.map(([args]) => strataCli(['retention', 'simulate', ...args])));
     results.forEach((r, i) => {
