@@ -73,6 +73,19 @@ export function vmHwmKiB(pid: number | undefined): number | null {
   }
 }
 
+/** CPU seconds (user + system, all threads) a live process has used so far, null if unreadable. */
+export function cpuSeconds(pid: number | undefined): number | null {
+  if (!pid) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 of stat (utime, stime) are the 12th and 13th after the command name, in clock ticks (100 Hz).
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
 /** The first line of `text` that looks like an error, else its last line. */
 function firstError(text: string): string {
   const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);

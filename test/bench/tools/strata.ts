@@ -17,7 +17,7 @@ import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { run, startDaemon, vmHwmKiB, type Daemon } from '../measure.js';
+import { cpuSeconds, run, startDaemon, vmHwmKiB, type Daemon } from '../measure.js';
 import { dirBytes } from '../tree.js';
 import type { PhaseSample, ToolRunner, ToolSession } from './tool.js';
 
@@ -37,6 +37,8 @@ export const DAEMON_ENV = { UV_THREADPOOL_SIZE: '16', MALLOC_ARENA_MAX: '2', MAL
 export const AGENT_ENV = { ...DAEMON_ENV, NODE_OPTIONS: '--max-semi-space-size=2' };
 /** Arguments for `node` to run a built CLI entry point. */
 const tsx = (main: string, ...args: string[]): string[] => [main, ...args];
+/** Extra `node` options for the two daemons only (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), for profiling a bench run. */
+const DAEMON_NODE_ARGS = (process.env.STRATA_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 interface Job { id: string; state: string; bytesSent?: number; bytesStored?: number; filesChanged?: number; durationMs?: number }
 interface Agent { id: string; name: string; online: boolean }
@@ -65,18 +67,23 @@ export const strata: ToolRunner = {
     };
     const daemons: Daemon[] = [];
     try {
-      const server = await startDaemon(process.execPath, tsx(SERVER_MAIN, 'server', '--data', dataDir, '--listen', `127.0.0.1:${port}`), { ...opts, env: { ...opts.env, ...DAEMON_ENV }, logFile: join(workDir, 'strata-server.log'), ready: /listening/ });
+      const server = await startDaemon(process.execPath, [...DAEMON_NODE_ARGS, ...tsx(SERVER_MAIN, 'server', '--data', dataDir, '--listen', `127.0.0.1:${port}`)], { ...opts, env: { ...opts.env, ...DAEMON_ENV }, logFile: join(workDir, 'strata-server.log'), ready: /listening/ });
       daemons.push(server);
       const { out: token } = await cli<string>('token', 'create');
       await run(process.execPath, tsx(AGENT_MAIN, 'enroll', '--server', `wss://127.0.0.1:${port}`, '--token', token, '--state', agentDir), opts);
-      const agent = await startDaemon(process.execPath, tsx(AGENT_MAIN, 'run', '--state', agentDir), { ...opts, env: { ...opts.env, ...AGENT_ENV }, logFile: join(workDir, 'strata-agent.log') });
+      const agent = await startDaemon(process.execPath, [...DAEMON_NODE_ARGS, ...tsx(AGENT_MAIN, 'run', '--state', agentDir)], { ...opts, env: { ...opts.env, ...AGENT_ENV }, logFile: join(workDir, 'strata-agent.log') });
       daemons.push(agent);
       const name = await waitOnline(() => cli<Agent[]>('agents', 'list', '--json').then((r) => r.out));
       const { out: src } = await cli<{ id: string }>('sources', 'add', name, source, '--json');
       let pointId = '';
+      // CPU seconds of each daemon per phase (the difference since the previous phase ended).
+      const cpu = { agent: cpuSeconds(agent.pid) ?? 0, server: cpuSeconds(server.pid) ?? 0 };
       const sample = (wallS: number, job: Job): PhaseSample => {
         for (const d of daemons) if (d.child.exitCode !== null || d.child.signalCode !== null) throw new Error(`strata daemon ${d.pid} died; see logs in ${workDir}`);
-        const detail = `job ${job.id} ${job.state}, ${String(job.durationMs)} ms inside the server, stored ${String(job.bytesStored)}, files changed ${String(job.filesChanged)}`;
+        const now = { agent: cpuSeconds(agent.pid) ?? 0, server: cpuSeconds(server.pid) ?? 0 };
+        const cpuNote = `CPU agent ${(now.agent - cpu.agent).toFixed(2)} s, server ${(now.server - cpu.server).toFixed(2)} s`;
+        Object.assign(cpu, now);
+        const detail = `job ${job.id} ${job.state}, ${String(job.durationMs)} ms inside the server, stored ${String(job.bytesStored)}, files changed ${String(job.filesChanged)}, ${cpuNote}`;
         return { wallS, sentBytes: job.bytesSent ?? null, rssAgentKiB: vmHwmKiB(agent.pid), rssServerKiB: vmHwmKiB(server.pid), detail };
       };
       const session: ToolSession = {
