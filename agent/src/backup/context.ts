@@ -3,6 +3,7 @@ import { showPath } from '../util/bytes.js';
 import type { Warnings } from '../util/warnings.js';
 import type { Limiter } from '../util/limiter.js';
 import type { BlockPool } from '../util/pool.js';
+import type { FileWorker } from './file-worker.js';
 import type { ChunkUploader } from './uploader.js';
 import type { TreeCache } from './cache.js';
 import type { BackupCounters, BackupTuning } from './types.js';
@@ -14,6 +15,8 @@ export interface RunContext {
   uploader: ChunkUploader;
   /** Where file data is read into (every chunk of a file is a view into one of its blocks, or a copy). */
   pool: BlockPool;
+  /** lstat, small-file reads and chunking/hashing in a worker thread (file-worker.ts); null: all on this thread. */
+  worker: FileWorker | null;
   cache: TreeCache;
   warnings: Warnings;
   signal: AbortSignal | undefined;

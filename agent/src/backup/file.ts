@@ -14,6 +14,7 @@ import { markRacy, statEntry } from './entry.js';
 import { report, type RunContext } from './context.js';
 import { CompressHint } from './uploader.js';
 import type { Block, Region } from '../util/pool.js';
+import type { BlockCuts } from './file-worker.js';
 
 const IS_ROOT = process.getuid?.() === 0;
 // O_NONBLOCK: a file swapped for a FIFO after lstat must not hang the backup.
@@ -28,6 +29,10 @@ const MIN_READ = 64 * 1024;
  * the file read is the one stat'ed and did not change meanwhile.
  */
 export async function readFileEntry(ctx: RunContext, abs: Buffer, name: Buffer, lst: BigIntStats): Promise<Entry | null> {
+  if (ctx.worker && lst.size < BigInt(ctx.pool.blockSize) && lst.nlink <= 1n) {
+    const e = await readSmallInWorker(ctx, abs, name, lst);
+    if (e !== 'grew') return e;
+  }
   let fh: FileHandle;
   try {
     fh = await openForRead(abs);
@@ -58,6 +63,54 @@ export async function readFileEntry(ctx: RunContext, abs: Buffer, name: Buffer, 
   }
 }
 
+/**
+ * A file smaller than a block, read, chunked and hashed by the file worker in
+ * one message into a region of a pool block (files read alongside others:
+ * walker.ts). 'grew': it no longer fits; read it the long way.
+ */
+async function readSmallInWorker(ctx: RunContext, abs: Buffer, name: Buffer, lst: BigIntStats): Promise<Entry | null | 'grew'> {
+  const pool = ctx.pool;
+  // One byte more than expected: a file that grew fills the region.
+  const region = await pool.take(Math.max(1, Math.min(pool.blockSize, Number(lst.size) + 1)), ctx.signal);
+  const block = region.block;
+  try {
+    const r = await ctx.worker!.readSmall(abs, region.buf, BASE_FLAGS, NOATIME);
+    if (!r.ok) {
+      warnFile(ctx, abs, r.err, r.stage);
+      return null;
+    }
+    if (r.n === region.buf.length) return 'grew';
+    pool.shrink(region, r.n);
+    const after = r.st;
+    const same = after.ino === lst.ino && after.dev === lst.dev && after.size === lst.size
+      && after.mtimeNs === lst.mtimeNs && after.ctimeNs === lst.ctimeNs && BigInt(r.n) === lst.size;
+    const hashes: Buffer[] = [];
+    const hint = new CompressHint();
+    let start = 0;
+    const { ends, hashes: digests } = r.cuts;
+    for (let k = 0; k < ends.length; k++) {
+      const chunk = region.buf.subarray(start, ends[k]!);
+      start = ends[k]!;
+      await offerHashed(ctx, chunk, digests.subarray(32 * k, 32 * k + 32), hashes, hint, block);
+    }
+    if (start !== r.n) throw new Error(`file worker chunked ${start} of the ${r.n} bytes of ${showPath(abs)}`);
+    ctx.counters.bytesScanned += r.n;
+    const entry = statEntry(name, EntryType.File, same ? lst : after);
+    entry.chunks = hashes;
+    entry.size = r.n;
+    if (!same) {
+      ctx.warnings.add(`${showPath(abs)}: changed while being read; the backup holds the ${r.n} bytes that were read`);
+      entry.ctimeSec = 0;
+      entry.ctimeNsec = 0;
+    } else {
+      markRacy(entry, Date.now(), ctx.racyWindowMs);
+    }
+    return entry;
+  } finally {
+    block.release();
+  }
+}
+
 async function openForRead(abs: Buffer): Promise<FileHandle> {
   if (NOATIME) {
     try {
@@ -72,17 +125,24 @@ async function openForRead(abs: Buffer): Promise<FileHandle> {
 
 type Read = { ok: true; region: Region; n: number } | { ok: false; region: Region; err: unknown };
 
+/** A block read and posted to the chunking worker, whose chunks are not offered yet. */
+interface Posted { block: Block; buf: Buffer; cuts: Promise<BlockCuts> }
+
 /**
  * Reads to the end; pushes chunk hashes to `hashes`; returns the bytes read, or -1 after a warning.
  * Blocks come from the run's pool (ctx.pool); the next block is read ahead
  * only when one is free right away, since waiting for one while this file
  * holds the chunker's unfinished piece could deadlock a small pool.
+ * A file of at least one block is chunked and hashed by the worker
+ * (ctx.worker) when there is one: block N is hashed there while block N+1 is
+ * read and the chunks of block N-1 go to the uploader.
  */
 async function readChunks(ctx: RunContext, fh: FileHandle, st: BigIntStats, hashes: Buffer[], abs: Buffer): Promise<number> {
   const expected = Number(st.size);
   const pool = ctx.pool;
   const chunker = new Chunker();
   const hint = new CompressHint();
+  const stream = ctx.worker && expected >= pool.blockSize ? ctx.worker.open() : null;
   // Read alongside other files (walker.ts): this one must not wait for a block while holding one.
   const shared = expected < pool.blockSize && st.nlink <= 1n;
   // Asking one byte past the expected size makes the end of a file show as a short read (no extra read).
@@ -91,6 +151,19 @@ async function readChunks(ctx: RunContext, fh: FileHandle, st: BigIntStats, hash
     fh.read(region.buf, 0, region.buf.length, at).then((r) => ({ ok: true as const, region, n: r.bytesRead }), (err: unknown) => ({ ok: false as const, region, err }));
   /** Blocks whose bytes the chunker may still hold (pieces of the unfinished chunk): one reference each. */
   let held: Block[] = [];
+  /** Blocks with the worker (each holds its reference until its chunks are offered). */
+  const posted: Posted[] = [];
+  /** Offers the chunks of the oldest posted block. */
+  const offerPosted = async (): Promise<void> => {
+    const p = posted[0]!;
+    const cuts = await p.cuts;
+    posted.shift();
+    held.push(p.block);
+    const chunks = chunker.pushCuts(p.buf, cuts.ends);
+    for (let k = 0; k < chunks.length; k++) await offerHashed(ctx, chunks[k]!, cuts.hashes.subarray(32 * k, 32 * k + 32), hashes, hint, p.block);
+    if (chunks.length) held = keepLast(held);
+    if (chunker.pending === 0) held = keepLast(held, 0);
+  };
   let pos = 0;
   let next: Promise<Read> | null = readInto(await pool.take(want(0), ctx.signal), 0);
   try {
@@ -110,27 +183,43 @@ async function readChunks(ctx: RunContext, fh: FileHandle, st: BigIntStats, hash
       pos += r.n;
       // A short read of a regular file means end of file.
       const more = r.n === r.region.buf.length;
+      const buf = r.region.buf.subarray(0, r.n);
+      if (stream) posted.push({ block: r.region.block, buf, cuts: stream.push(buf) });
       if (more) {
         const ahead = pool.tryTake(want(pos));
         if (ahead) next = readInto(ahead, pos);
       }
-      held.push(r.region.block);
-      const chunks = chunker.push(r.region.buf.subarray(0, r.n));
-      for (const c of chunks) await offer(ctx, c, hashes, hint, r.region.block);
-      // (Released only now: the chunks above took their own references first.)
-      // The first chunk cut joined (copied) every earlier piece: only this block can still be held.
-      if (chunks.length) held = keepLast(held);
-      if (chunker.pending === 0) held = keepLast(held, 0);
+      if (stream) {
+        // The newest block stays with the worker while the next one is read; older ones are offered.
+        while (posted.length > (next ? 1 : 0)) await offerPosted();
+      } else {
+        held.push(r.region.block);
+        const chunks = chunker.push(buf);
+        for (const c of chunks) await offer(ctx, c, hashes, hint, r.region.block);
+        // (Released only now: the chunks above took their own references first.)
+        // The first chunk cut joined (copied) every earlier piece: only this block can still be held.
+        if (chunks.length) held = keepLast(held);
+        if (chunker.pending === 0) held = keepLast(held, 0);
+      }
       ctx.counters.bytesScanned += r.n;
       checkAborted(ctx.signal);
       if (more && !next) next = readInto(shared && held.length ? pool.tryTake(want(pos)) ?? pool.standalone(want(pos)) : await pool.take(want(pos), ctx.signal), pos);
       report(ctx);
     }
+    while (posted.length) await offerPosted();
     const last = chunker.finish();
-    for (const c of last) await offer(ctx, c, hashes, hint, held.at(-1) ?? null);
+    if (stream) {
+      const h = await stream.finish();
+      if (last.length !== (h ? 1 : 0)) throw new Error(`chunking worker and reader disagree about the end of ${showPath(abs)}`);
+      if (h) await offerHashed(ctx, last[0]!, h, hashes, hint, held.at(-1) ?? null);
+    } else {
+      for (const c of last) await offer(ctx, c, hashes, hint, held.at(-1) ?? null);
+    }
     return pos;
   } finally {
     if (next) await next.then((r) => r.region.block.release());
+    // Blocks still with the worker are released once it is done with them (it reads them in place).
+    for (const p of posted) void p.cuts.then(() => p.block.release(), () => p.block.release());
     for (const b of held) b.release();
   }
 }
@@ -143,8 +232,12 @@ function keepLast(held: Block[], keep = 1): Block[] {
 }
 
 /** Hashes and offers one chunk; a chunk that is a view into `block` holds a reference to it until the uploader is done with it. */
-async function offer(ctx: RunContext, chunk: Buffer, hashes: Buffer[], hint: CompressHint, block: Block | null): Promise<void> {
-  const h = sha256(chunk);
+function offer(ctx: RunContext, chunk: Buffer, hashes: Buffer[], hint: CompressHint, block: Block | null): Promise<void> {
+  return offerHashed(ctx, chunk, sha256(chunk), hashes, hint, block);
+}
+
+/** Offers one chunk whose hash is known. */
+async function offerHashed(ctx: RunContext, chunk: Buffer, h: Buffer, hashes: Buffer[], hint: CompressHint, block: Block | null): Promise<void> {
   hashes.push(h);
   if (block && chunk.buffer === block.buf.buffer) {
     block.retain();

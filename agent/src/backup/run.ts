@@ -9,6 +9,7 @@ import type { RunContext } from './context.js';
 import { Limiter } from '../util/limiter.js';
 import { BlockPool } from '../util/pool.js';
 import { CHUNKER_V1 } from '../chunker/index.js';
+import { FileWorker } from './file-worker.js';
 import { Warnings } from '../util/warnings.js';
 import { statEntry } from './entry.js';
 import { PathFilter } from './filter.js';
@@ -44,8 +45,9 @@ export async function runBackup(opts: BackupOptions): Promise<BackupResult> {
   pool.onStarved = () => uploader.starved();
   uploader.pool = pool;
   uploader.onFailure = (e) => pool.fail(e); // a reader waiting for a block would otherwise wait forever
+  const worker = tuning.fileWorker ? new FileWorker().warm() : null;
   const ctx: RunContext = {
-    tuning, racyWindowMs: RACY_WINDOW_MS, uploader, pool,
+    tuning, racyWindowMs: opts.tuning?.racyWindowMs ?? RACY_WINDOW_MS, uploader, pool, worker,
     cache, warnings, signal: opts.signal, links: new Map(), fileSlots: new Limiter(tuning.filesInFlight),
     counters: { bytesScanned: 0, bytesSent: 0, filesScanned: 0, filesChanged: 0, bytesTotal: 0, filesTotal: 0, currentPath: '' },
     onProgress: opts.onProgress, files: 0, dirs: 0, bytes: 0,
@@ -57,7 +59,7 @@ export async function runBackup(opts: BackupOptions): Promise<BackupResult> {
       ctx.counters.bytesTotal = totals.bytes;
       ctx.counters.filesTotal = totals.files;
     } else {
-      void Promise.all(sources.map((s, i) => prescan(s.name, filters[i]!, stopScan.signal))).then((all) => {
+      void Promise.all(sources.map((s, i) => prescan(s.name, filters[i]!, stopScan.signal, worker))).then((all) => {
         if (stopScan.signal.aborted) return;
         ctx.counters.filesTotal = all.reduce((a, t) => a + t.files, 0);
         ctx.counters.bytesTotal = all.reduce((a, t) => a + t.bytes, 0);
@@ -94,6 +96,7 @@ export async function runBackup(opts: BackupOptions): Promise<BackupResult> {
     throw e;
   } finally {
     stopScan.abort();
+    await worker?.close();
     if (!given) await compressor.close();
   }
 }

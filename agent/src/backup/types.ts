@@ -88,10 +88,14 @@ export interface BackupTuning {
   batchesInFlight: number;
   /** Compressor to use; default a WorkerCompressor owned (and closed) by runBackup. */
   compressor: ChunkCompressor;
+  /** lstat, read small files, chunk and hash in a worker thread (backup/file-worker.ts); false: on the main thread. */
+  fileWorker: boolean;
   /** Files read concurrently (small files are latency-bound; chunks are hashed on one thread anyway). */
   filesInFlight: number;
   /** Entries whose lstat runs ahead of the walk, per folder. */
   statAhead: number;
+  /** Test hook: files whose ctime is this recent when read are re-read next time (default 200 ms, see run.ts). */
+  racyWindowMs?: number;
   /** Chunk hashes remembered as already queried in this run (two generations of this size). */
   seenLimit: number;
 }
@@ -105,6 +109,7 @@ export const DEFAULT_TUNING: Omit<BackupTuning, 'compressor'> = {
   batchChunks: 512,
   batchBytes: 2 * 1024 * 1024,
   batchesInFlight: 4,
+  fileWorker: true,
   filesInFlight: 8,
   statAhead: 32,
   // ~80 bytes of JS heap per remembered hash: 2 × 65 536 stay under 11 MiB on any dataset

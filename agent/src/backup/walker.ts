@@ -14,6 +14,7 @@ import { AgentError, checkAborted, errCode } from '../util/errors.js';
 import { sha256 } from '../util/hash.js';
 import { statEntry, unchanged } from './entry.js';
 import { readFileEntry, warnFile } from './file.js';
+import type { StatResult } from './file-worker.js';
 import { report, type RunContext } from './context.js';
 import type { PathFilter } from './filter.js';
 
@@ -32,7 +33,6 @@ interface Walk {
 /** Files larger than this are read one at a time. */
 const SERIAL_SIZE = 1024n * 1024n;
 
-type StatResult = { ok: true; st: BigIntStats } | { ok: false; err: unknown };
 
 /**
  * Backs up the folder `abs` (its point path is `point`, its path below the
@@ -47,7 +47,7 @@ export async function walkDir(w: Walk, abs: Buffer, point: Buffer, rel: string[]
   if (!names) return null;
   const previous = new Map<string, Entry>();
   for (const e of prev?.tree.entries ?? []) previous.set(asBuffer(e.name).toString('latin1'), e);
-  const stats = new StatWindow(w.filter, abs, rel, names, ctx.tuning.statAhead);
+  const stats = new StatWindow(ctx, w.filter, abs, rel, names, ctx.tuning.statAhead);
   // Results in name order; files are read a few at a time (ctx.fileSlots), folders one by one.
   const slots: Promise<Entry | null>[] = [];
   for (let i = 0; i < names.length; i++) {
@@ -89,26 +89,43 @@ async function listDir(ctx: RunContext, abs: Buffer, isSource: boolean): Promise
   }
 }
 
-/** lstat of a folder's entries, running up to `ahead` entries in front of the one being handled. */
+/**
+ * lstat of a folder's entries, running up to `ahead` entries in front of the
+ * one being handled; with the file worker, in batches of `ahead` (one message
+ * for many lstat calls).
+ */
 class StatWindow {
   private readonly rels: (string[] | null)[];
   private readonly stats: (Promise<StatResult> | null)[];
   private started = 0;
 
-  constructor(private readonly filter: PathFilter, private readonly abs: Buffer, private readonly rel: string[], private readonly names: Buffer[], private readonly ahead: number) {
+  constructor(private readonly ctx: RunContext, private readonly filter: PathFilter, private readonly abs: Buffer, private readonly rel: string[], private readonly names: Buffer[], private readonly ahead: number) {
     this.rels = new Array(names.length).fill(null);
     this.stats = new Array(names.length).fill(null);
   }
 
   /** Entry i's path below the source and its lstat, or null if it is excluded. */
   take(i: number): { rel: string[]; stat: Promise<StatResult> } | null {
-    for (const end = Math.min(i + 1 + this.ahead, this.names.length); this.started < end; this.started++) {
-      const k = this.started;
-      const childRel = [...this.rel, this.names[k]!.toString('utf8')];
-      if (this.filter.excluded(childRel)) continue;
-      this.rels[k] = childRel;
-      this.stats[k] = lstat(joinPath(this.abs, this.names[k]!), { bigint: true })
-        .then((st) => ({ ok: true as const, st }), (err: unknown) => ({ ok: false as const, err }));
+    const worker = this.ctx.worker;
+    // With the worker: the next batch starts when the window is half used.
+    if (!worker || this.started <= i + (this.ahead >> 1)) {
+      const batch: number[] = [];
+      for (const end = Math.min(i + 1 + this.ahead, this.names.length); this.started < end; this.started++) {
+        const k = this.started;
+        const childRel = [...this.rel, this.names[k]!.toString('utf8')];
+        if (this.filter.excluded(childRel)) continue;
+        this.rels[k] = childRel;
+        if (worker) batch.push(k);
+        else {
+          this.stats[k] = lstat(joinPath(this.abs, this.names[k]!), { bigint: true })
+            .then((st) => ({ ok: true as const, st }), (err: unknown) => ({ ok: false as const, err }));
+        }
+      }
+      if (worker && batch.length) {
+        const all = worker.lstat(batch.map((k) => joinPath(this.abs, this.names[k]!)));
+        all.catch(() => {}); // each entry's promise below carries the failure
+        batch.forEach((k, j) => { this.stats[k] = all.then((r) => r[j]!, (err: unknown) => ({ ok: false as const, err })); });
+      }
     }
     const stat = this.stats[i];
     const rel = this.rels[i];

@@ -89,6 +89,32 @@ export class Chunker {
     return out;
   }
 
+  /**
+   * Like push(), with the cut points already known (ends within `buf`, in
+   * order, from a chunking worker: hash-worker.ts): returns the same chunks
+   * push() would, as views or (spanning pushes) joined copies. The gear hash
+   * is not computed; do not mix with push() on one stream.
+   */
+  pushCuts(buf: Buffer, ends: ArrayLike<number>): Buffer[] {
+    const out: Buffer[] = [];
+    let len = this.len;
+    let start = 0;
+    for (let k = 0; k < ends.length; k++) {
+      const cut = ends[k]!;
+      if (cut <= start || cut > buf.length) throw new RangeError(`chunk end ${cut} out of order in a ${buf.length}-byte block`);
+      const piece = buf.subarray(start, cut);
+      out.push(len === 0 ? piece : this.joinWith(piece, len));
+      len = 0;
+      start = cut;
+    }
+    if (start < buf.length) {
+      this.parts.push(buf.subarray(start));
+      len += buf.length - start;
+    }
+    this.len = len;
+    return out;
+  }
+
   /** Bytes of the unfinished chunk held (as views into earlier pushes) until a later push or finish(). */
   get pending(): number {
     return this.len;

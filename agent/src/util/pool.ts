@@ -2,7 +2,8 @@
  * A fixed pool of preallocated read blocks, so that file data never goes
  * through a fresh Buffer per read: the many short-lived 1 MiB and smaller
  * Buffers of a backup fragmented the malloc heap (peak RSS well above the
- * bytes actually live). Each block is its own ArrayBuffer (so a chunk's owner
+ * bytes actually live). Each block is its own SharedArrayBuffer (the chunking
+ * worker reads it in place) (so a chunk's owner
  * is found by identity) and reference counted: a reader takes a region, every
  * chunk that is a view into it holds a reference, and the block goes back to
  * the pool when the last one is released. Small reads share one block (a
@@ -40,7 +41,8 @@ export class BlockPool {
 
   constructor(readonly blockSize: number, readonly count: number) {
     if (count < 2) throw new RangeError('a block pool needs at least two blocks (a chunk may span two reads)');
-    for (let i = 0; i < count; i++) this.free.push(new Block(Buffer.allocUnsafeSlow(blockSize), this));
+    // Shared memory: the chunking worker (chunker/hash-worker.ts) reads blocks in place.
+    for (let i = 0; i < count; i++) this.free.push(new Block(Buffer.from(new SharedArrayBuffer(blockSize)), this));
   }
 
   /** Blocks currently in the pool (neither holding data nor being filled). */
