@@ -67,6 +67,8 @@ export type LimitFor = (now: Date) => number | null | undefined;
  * books n / limit seconds. Over a run the average rate stays at the limit;
  * a burst is at most one object.
  */
+const MAX_BACKLOG_MS = 6 * 60 * 60 * 1000;
+
 export class Throttle {
   private free = 0;
 
@@ -80,6 +82,8 @@ export class Throttle {
       this.free = now;
       return;
     }
+    // The wall clock went back (or bookings are absurdly far ahead): start over rather than stall.
+    if (this.free - now > MAX_BACKLOG_MS) this.free = now;
     const start = Math.max(now, this.free);
     this.free = start + (bytes / limit) * 1000;
     if (start > now) await this.clock.sleep(start - now, signal);
