@@ -1,10 +1,13 @@
 /**
- * Starts and tracks jobs: backup and restore on agents, and prune, gc and
- * verify on the server. Every job is a catalog row with live progress; at most
- * one job runs per data source. Callers get the job row at once and poll it.
+ * Starts and tracks jobs: backup and restore on agents, and prune, gc, verify
+ * and upload on the server. Every job is a catalog row with live progress; at
+ * most one job runs per data source. Callers get the job row at once and poll
+ * it. A job the scheduler queued (a catalog row in state 'queued') is adopted
+ * by passing its id: the same row goes on to 'running' and its end.
  */
 import type { ChunkStore } from '../chunk-store/index.js';
 import type { Catalog } from '../catalog/index.js';
+import { systemClock, type Clock } from '../catalog/index.js';
 import type { Job, JobType } from '../catalog/types.js';
 import { agentOffline, conflict, invalid, notFound, StrataError } from '../errors.js';
 import type { AgentGateway } from '../gateway/gateway.js';
@@ -15,20 +18,59 @@ import { RestoreRun } from './restore-run.js';
 
 const PROGRESS_FLUSH_MS = 1000;
 
-interface Running { job: Job; progress: LiveProgress; cancel(reason: string): void; dataSourceId: string | null; startedMs: number; ended: Promise<void> }
+interface Running { job: Job; progress: LiveProgress; cancel(reason: string): void; dataSourceId: string | null; startedMs: number; ended: Promise<JobEnd> }
 
 export interface RestoreRequest { pointId: string; agentId?: string; target: string; paths?: string[]; overwrite?: boolean }
+
+/** How a job ended; `transient` when a retry may succeed (the agent went away, the store was busy). */
+export interface JobEnd { job: Job | null; transient: boolean }
+
+/** Adopt a queued catalog row instead of creating a new one. */
+export interface StartOptions { queuedJobId?: string }
+
+export interface ServerJobOptions extends StartOptions {
+  /** The data source the job works on: no other job may run on it meanwhile. */
+  dataSourceId?: string;
+  agentId?: string;
+}
+
+type ServerJobWork = (p: LiveProgress) => Promise<{ state?: 'succeeded' | 'warning' | 'failed'; result?: Record<string, unknown>; warnings?: string[]; errorMessage?: string; pointId?: string }>;
+
+/** Errors from the server's and the chunk store's error classes alike carry a kind. */
+const isTransient = (e: unknown) => (e as { kind?: string } | null)?.kind === 'transient';
 
 export class JobService {
   private running = new Map<string, Running>();
   private busySources = new Set<string>();
+  private endListeners = new Set<(end: JobEnd) => void>();
+  private queuedCanceller: ((jobId: string, reason: string) => Promise<boolean>) | null = null;
 
-  constructor(private catalog: Catalog, private store: ChunkStore, private gateway: AgentGateway, private log: Logger) {}
+  /** `clock` is the server's, for those that hold only the JobService; rows are stamped by the catalog, which has the same clock. */
+  constructor(private catalog: Catalog, private store: ChunkStore, private gateway: AgentGateway, private log: Logger, readonly clock: Clock = systemClock) {}
+
+  /** True while a job runs on this data source (the queue does not even try a second). */
+  isBusy(dataSourceId: string): boolean { return this.busySources.has(dataSourceId); }
+
+  /** Called with the final row of every job that ends. */
+  onEnded(fn: (end: JobEnd) => void): () => void {
+    this.endListeners.add(fn);
+    return () => this.endListeners.delete(fn);
+  }
+
+  /** Lets the owner of queued rows (the scheduler's queue) cancel one that has not started. */
+  setQueuedCanceller(fn: (jobId: string, reason: string) => Promise<boolean>) { this.queuedCanceller = fn; }
+
+  /** Resolves with the job's end (at once, from the catalog, if it is not running here). */
+  async whenEnded(jobId: string): Promise<JobEnd> {
+    const r = this.running.get(jobId);
+    if (r) return r.ended;
+    return { job: await this.catalog.getJob(jobId), transient: false };
+  }
 
   /** Live progress of a running job (undefined once it ended: read the catalog row). */
   progress(jobId: string): LiveProgress | undefined { return this.running.get(jobId)?.progress; }
 
-  async startBackup(dataSourceId: string): Promise<Job> {
+  async startBackup(dataSourceId: string, opts: StartOptions = {}): Promise<Job> {
     const source = await this.catalog.getDataSource(dataSourceId);
     if (!source) throw notFound('data source', dataSourceId);
     const agent = await this.catalog.getAgent(source.agentId);
@@ -36,10 +78,12 @@ export class JobService {
     if (this.busySources.has(source.id)) throw conflict(`data source '${source.name}' already has a job running`);
     const session = this.gateway.session(agent.id);
     if (!session) throw agentOffline(agent.name);
-    const parent = await this.catalog.latestRecoveryPoint(source.id);
+    // The parent is the newest point on disk: an online copy (location 'vault') has the
+    // same tree, but the agent knows only the points it took itself.
     const agentPoints = await this.catalog.listRecoveryPoints({ agentId: agent.id });
+    const parent = agentPoints.find((p) => p.dataSourceId === source.id && p.location !== 'vault') ?? null;
     const ordered = [...(parent ? [parent] : []), ...agentPoints.filter((p) => p.id !== parent?.id)];
-    const job = await this.catalog.createJob({ type: 'backup', state: 'running', agentId: agent.id, dataSourceId: source.id, params: { dataSourceId }, startedAt: new Date() });
+    const job = await this.begin(opts.queuedJobId, { type: 'backup', agentId: agent.id, dataSourceId: source.id, params: { dataSourceId } });
     const progress = emptyProgress();
     const run = new BackupRun({ store: this.store, catalog: this.catalog, session, jobId: job.id, source, parent, agentPointIds: ordered.map((p) => p.id), progress });
     this.track(job, progress, source.id, (r) => run.cancel(r), async () => {
@@ -61,7 +105,7 @@ export class JobService {
     if (!session) throw agentOffline(agent.name);
     const job = await this.catalog.createJob({
       type: 'restore', state: 'running', agentId: agent.id, dataSourceId: point.dataSourceId, pointId: point.id,
-      params: { pointId: point.id, target: req.target, paths: req.paths ?? [], overwrite: !!req.overwrite }, startedAt: new Date(),
+      params: { pointId: point.id, target: req.target, paths: req.paths ?? [], overwrite: !!req.overwrite },
     });
     const progress = emptyProgress();
     progress.bytesTotal = point.bytes;
@@ -75,14 +119,28 @@ export class JobService {
     return job;
   }
 
-  /** A server-side job (prune, gc, verify) run in the background with the same bookkeeping. */
-  async startServerJob(type: JobType, params: Record<string, unknown>, work: (p: LiveProgress) => Promise<{ state?: 'succeeded' | 'warning' | 'failed'; result?: Record<string, unknown>; warnings?: string[]; errorMessage?: string }>): Promise<Job> {
-    const job = await this.catalog.createJob({ type, state: 'running', params: params as never, startedAt: new Date() });
+  /**
+   * A server-side job (prune, gc, verify, upload) run in the background with the
+   * same bookkeeping. With opts.dataSourceId it holds that source like a backup.
+   */
+  async startServerJob(type: JobType, params: Record<string, unknown>, work: ServerJobWork, opts: ServerJobOptions = {}): Promise<Job> {
+    const sourceId = opts.dataSourceId ?? null;
+    if (sourceId && this.busySources.has(sourceId)) throw conflict(`data source '${sourceId}' already has a job running`);
+    const job = await this.begin(opts.queuedJobId, { type, params: params as never, dataSourceId: sourceId, agentId: opts.agentId ?? null });
     const progress = emptyProgress();
-    this.track(job, progress, null, () => {}, async () => {
+    this.track(job, progress, sourceId, () => {}, async () => {
       const r = await work(progress);
-      return { state: r.state ?? 'succeeded', result: r.result, warnings: r.warnings, errorMessage: r.errorMessage };
+      return { state: r.state ?? 'succeeded', result: r.result, warnings: r.warnings, errorMessage: r.errorMessage, pointId: r.pointId };
     });
+    return job;
+  }
+
+  /** A new running row, or the queued row `queuedJobId` moved to running (CONFLICT if it is no longer queued). */
+  private async begin(queuedJobId: string | undefined, row: Pick<Job, 'type'> & Partial<Pick<Job, 'agentId' | 'dataSourceId' | 'params'>>): Promise<Job> {
+    if (!queuedJobId) return this.catalog.createJob({ ...row, state: 'running' });
+    if (!(await this.catalog.startJob(queuedJobId))) throw conflict(`job '${queuedJobId}' is no longer queued`);
+    const job = await this.catalog.getJob(queuedJobId);
+    if (!job) throw notFound('job', queuedJobId);
     return job;
   }
 
@@ -95,9 +153,12 @@ export class JobService {
     clearTimeout(t);
   }
 
-  /** Resolves once every backup that started before `time` (ms) has ended. */
+  /**
+   * Resolves once every backup and upload that started before `time` (ms) has
+   * ended: both write a ref list whose chunks GC must then see as live.
+   */
   async waitForBackupsStartedBefore(time: number): Promise<void> {
-    const pending = [...this.running.values()].filter((r) => r.job.type === 'backup' && r.startedMs < time).map((r) => r.ended);
+    const pending = [...this.running.values()].filter((r) => (r.job.type === 'backup' || r.job.type === 'upload') && r.startedMs < time).map((r) => r.ended);
     await Promise.all(pending);
   }
 
@@ -105,6 +166,7 @@ export class JobService {
     const r = this.running.get(jobId);
     const job = await this.catalog.getJob(jobId);
     if (!job) throw notFound('job', jobId);
+    if (!r && job.state === 'queued' && (await this.queuedCanceller?.(jobId, 'cancelled by the admin'))) return (await this.catalog.getJob(jobId)) ?? job;
     if (!r) throw conflict(`job '${jobId}' is not running (state ${job.state})`);
     r.cancel('cancelled by the admin');
     return job;
@@ -115,8 +177,8 @@ export class JobService {
     work: () => Promise<{ state: string; pointId?: string; warnings?: string[]; result?: Record<string, unknown>; errorMessage?: string }>,
   ) {
     let cancelled = false;
-    let ended!: () => void;
-    const endedP = new Promise<void>((r) => (ended = r));
+    let ended!: (end: JobEnd) => void;
+    const endedP = new Promise<JobEnd>((r) => (ended = r));
     this.running.set(job.id, { job, progress, dataSourceId, startedMs: Date.now(), ended: endedP, cancel: (reason) => { cancelled = true; cancel(reason); } });
     if (dataSourceId) this.busySources.add(dataSourceId);
     const started = Date.now();
@@ -126,16 +188,20 @@ export class JobService {
     timer.unref();
     void (async () => {
       let final: { state: string; pointId?: string; warnings?: string[]; result?: Record<string, unknown>; errorMessage?: string };
+      let transient = false;
       try {
         final = await work();
       } catch (e) {
         const msg = (e as Error).message;
         final = { state: cancelled ? 'cancelled' : 'failed', errorMessage: msg };
+        // Worth a retry: a transient error, or the agent is gone (disconnected mid-job).
+        transient = !cancelled && (isTransient(e) || (!!job.agentId && !this.gateway.isOnline(job.agentId)));
         if (!(e instanceof StrataError) || e.kind !== 'invalid') this.log.warn({ jobId: job.id, type: job.type, err: msg }, 'job failed');
       }
       clearInterval(timer);
+      let row: Job | null = null;
       try {
-        await this.catalog.finishJob(job.id, final.state as never, {
+        row = await this.catalog.finishJob(job.id, final.state as never, {
           ...counters(progress), pointId: final.pointId ?? null, errorMessage: final.errorMessage ?? null,
           warnings: (final.warnings ?? []).slice(0, 1000), result: { ...(final.result ?? {}), durationMs: Date.now() - started } as never,
         });
@@ -144,7 +210,11 @@ export class JobService {
       } finally {
         this.running.delete(job.id);
         if (dataSourceId) this.busySources.delete(dataSourceId);
-        ended();
+        const end = { job: row, transient };
+        ended(end);
+        for (const fn of this.endListeners) {
+          try { fn(end); } catch (e) { this.log.warn({ err: (e as Error).message }, 'job end listener failed'); }
+        }
       }
     })();
   }
