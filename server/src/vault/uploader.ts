@@ -67,6 +67,9 @@ export interface UploadPointOptions {
   clock?: Clock;
 }
 
+/** Chunks read from the store at once. */
+const READ_BATCH = 32;
+
 /** Raw chunks are compressed when that makes them smaller; agents' zstd frames are kept as they are. */
 function blobData(c: ChunkIn): { compression: BlobCompression; data: Buffer } {
   if (c.compression !== 0 || c.data.length < 64) return { compression: c.compression as number as BlobCompression, data: c.data };
@@ -133,6 +136,20 @@ export async function uploadPoint(o: UploadPointOptions): Promise<UploadResult> 
   const ids: Buffer[] = [];
   let builder = new PackBuilder(vault.keys);
   try {
+    // Chunks to send are read from the store a batch at a time (reads in parallel), packed in ref order.
+    let batch: { cid: Buffer; hash: Buffer }[] = [];
+    const flushBatch = async () => {
+      const read = await Promise.all(batch.map((b) => o.store.getStored(b.hash)));
+      for (let i = 0; i < batch.length; i++) {
+        const { compression, data } = blobData(read[i]);
+        builder.add(batch[i].cid, compression, read[i].rawSize, data);
+        if (builder.bytes >= packSize || builder.full) {
+          await dispatch(builder);
+          builder = new PackBuilder(vault.keys);
+        }
+      }
+      batch = [];
+    };
     for await (const h of o.refs as AsyncIterable<Uint8Array>) {
       if (signal?.aborted || failure) break;
       const hash = Buffer.isBuffer(h) ? h : Buffer.from(h.buffer, h.byteOffset, h.byteLength);
@@ -142,19 +159,14 @@ export async function uploadPoint(o: UploadPointOptions): Promise<UploadResult> 
       seen.add(k);
       ids.push(cid);
       progress.chunksSeen++;
-      if (known.has(cid)) {
-        progress.chunksSkipped++;
-      } else {
-        const c = await o.store.getStored(hash);
-        const { compression, data } = blobData(c);
-        builder.add(cid, compression, c.rawSize, data);
-        if (builder.bytes >= packSize || builder.full) {
-          await dispatch(builder);
-          builder = new PackBuilder(vault.keys);
-        }
+      if (known.has(cid)) progress.chunksSkipped++;
+      else {
+        batch.push({ cid, hash });
+        if (batch.length >= READ_BATCH) await flushBatch();
       }
       if (progress.chunksSeen % 4096 === 0) report();
     }
+    if (batch.length > 0 && !signal?.aborted && !failure) await flushBatch();
     if (builder.count > 0 && !signal?.aborted && !failure) await dispatch(builder);
   } finally {
     await Promise.all(inFlight);
