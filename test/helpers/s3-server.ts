@@ -6,7 +6,10 @@
  * checksums is stored corrupted without an error. Clients must set
  * requestChecksumCalculation / responseChecksumValidation to "WHEN_REQUIRED"
  * (the S3 vault backend does), and tests read every object back.
- * s3rver also ignores `If-None-Match` on PUT (see server/src/vault/backends/s3.ts).
+ * s3rver also ignores `If-None-Match` on PUT, does not check SigV4 signatures
+ * (only the access key id), answers every truncated ListObjectsV2 with HTTP 500
+ * on Node 20 (the config here lists with v1), and lists in folder-walk order
+ * rather than byte order (see server/src/vault/backends/s3.ts).
  */
 import { createRequire } from 'node:module';
 import * as fs from 'node:fs';
@@ -35,6 +38,7 @@ export interface S3Server {
     accessKeyId: string;
     secretAccessKey: string;
     forcePathStyle: true;
+    listApi: 'v1';
   };
   /** Stops the server (keeps the folder unless it was made here and `keep` is false). Safe to call twice. */
   stop(opts?: { keep?: boolean }): Promise<void>;
@@ -70,6 +74,8 @@ export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3Serve
     config: {
       kind: 's3', endpoint, region: 'us-east-1', bucket,
       accessKeyId: S3RVER_ACCESS_KEY, secretAccessKey: S3RVER_SECRET_KEY, forcePathStyle: true,
+      // s3rver's ListObjectsV2 paging fails on Node 20 (DES continuation tokens): list with v1 markers
+      listApi: 'v1',
     },
     async stop(o = {}) {
       await child.stop();

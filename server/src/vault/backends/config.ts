@@ -61,7 +61,12 @@ export interface S3VaultConfig {
   conditionalPut?: 'server' | 'check-first';
   /** Create the bucket if it does not exist (default false). */
   createBucket?: boolean;
-  /** Keys per ListObjectsV2 request (default 1000, S3's maximum). */
+  /**
+   * 'v2' (default): ListObjectsV2 with continuation tokens. 'v1': ListObjects
+   * with markers, for servers whose v2 paging is broken (s3rver on Node 20).
+   */
+  listApi?: 'v1' | 'v2';
+  /** Keys per list request (default 1000, S3's maximum). */
   listPageSize?: number;
   network?: NetworkOptions;
 }
@@ -77,7 +82,7 @@ const FIELDS: Record<VaultBackendConfig['kind'], Record<string, 'string' | 'bool
   s3: {
     kind: 'string', endpoint: 'string', region: 'string', bucket: 'string', accessKeyId: 'string', secretAccessKey: 'string',
     sessionToken: 'string', forcePathStyle: 'boolean', conditionalPut: 'string', createBucket: 'boolean',
-    listPageSize: 'number', network: 'object',
+    listApi: 'string', listPageSize: 'number', network: 'object',
   },
 };
 const NETWORK_FIELDS = ['maxAttempts', 'requestTimeoutMs', 'retryDelayMs', 'maxRetryDelayMs', 'connectTimeoutMs'];
@@ -142,6 +147,7 @@ export function validateVaultConfig(raw: unknown): VaultBackendConfig {
       if (c.conditionalPut !== undefined && c.conditionalPut !== 'server' && c.conditionalPut !== 'check-first') {
         throw bad('"conditionalPut" must be "server" or "check-first"');
       }
+      if (c.listApi !== undefined && c.listApi !== 'v1' && c.listApi !== 'v2') throw bad('"listApi" must be "v1" or "v2"');
       break;
   }
   return c as unknown as VaultBackendConfig;
