@@ -105,7 +105,7 @@ export function validateVaultConfig(raw: unknown): VaultBackendConfig {
     if (!want) throw bad(`unknown field "${name}" for kind "${kind}" (known: ${Object.keys(fields).join(', ')})`);
     if (value === undefined) continue;
     if (typeof value !== want || (want === 'object' && (value === null || Array.isArray(value)))) {
-      throw bad(`"${name}" must be a ${want}`);
+      throw bad(`"${name}" must be ${want === 'object' ? 'an' : 'a'} ${want}`);
     }
     if (want === 'string' && value === '') throw bad(`"${name}" must not be empty`);
   }
