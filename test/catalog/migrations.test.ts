@@ -19,6 +19,7 @@ const TABLES = [
   'protection_groups',
   'alerts',
   'notification_channels',
+  'vault_points',
 ];
 
 describeEngines('catalog migrations', (h) => {

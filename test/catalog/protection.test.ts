@@ -23,7 +23,10 @@ describeEngines('catalog vaults', (h) => {
     const clock = fakeClock();
     const c = await h.open({ clock });
     const v = await c.createVault({ name: 'offsite', config: { path: '/data/vault/offsite' } });
-    expect(v).toEqual({ id: expect.any(String), name: 'offsite', kind: 'local', config: { path: '/data/vault/offsite' }, createdAt: clock.now() });
+    expect(v).toEqual({
+      id: expect.any(String), name: 'offsite', kind: 'local', config: { path: '/data/vault/offsite' }, createdAt: clock.now(),
+      secondary: null, redundancy: 'LRS', softDeleteDays: 14, immutable: false, vaultUid: null, state: 'ready',
+    });
     clock.advance(5);
     const w = await c.createVault({ name: 'second', kind: 'local', config: { path: '/x' } });
     expect(await c.getVault(v.id)).toEqual(v);

@@ -37,6 +37,7 @@ import type {
   NewProtectionGroup,
   NewRecoveryPoint,
   NewVault,
+  NewVaultPoint,
   NotificationChannel,
   NotificationChannelPatch,
   OnlinePolicy,
@@ -47,6 +48,9 @@ import type {
   RecoveryPoint,
   RecoveryPointFilter,
   Vault,
+  VaultPatch,
+  VaultPointFilter,
+  VaultPointRecord,
 } from './types.js';
 import type { Engine } from './schema/columns.js';
 
@@ -150,11 +154,48 @@ export interface JobOps {
 }
 
 export interface VaultOps {
-  /** kind defaults to 'local'; CONFLICT if the name is taken. */
+  /**
+   * kind defaults to 'local'; redundancy to GRS with a secondary target and
+   * LRS without (LRS with a secondary, or ZRS / GRS without one, is
+   * INVALID_REQUEST); softDeleteDays to 14; state to 'ready'. CONFLICT if
+   * the name is taken. Secrets in the configs are stored as given.
+   */
   createVault(input: NewVault): Promise<Vault>;
   getVault(id: string): Promise<Vault | null>;
   getVaultByName(name: string): Promise<Vault | null>;
   listVaults(): Promise<Vault[]>;
+  /** Partial update of state, vaultUid, softDeleteDays, immutable; null if unknown. */
+  updateVault(id: string, patch: VaultPatch): Promise<Vault | null>;
+  /** False if unknown; IN_USE while recovery points or online copies refer to it. */
+  deleteVault(id: string): Promise<boolean>;
+}
+
+export interface VaultPointOps {
+  /**
+   * Records the online copy of a recovery point, once its manifest is in the
+   * vault, and in the same transaction sets the point's location ('disk' ->
+   * 'both'; 'vault' stays) and vaultId. The same point and vault again
+   * returns the existing record unchanged; another vault is CONFLICT;
+   * INVALID_REFERENCE if the point or vault is unknown.
+   */
+  recordVaultPoint(input: NewVaultPoint): Promise<VaultPointRecord>;
+  getVaultPoint(pointId: string): Promise<VaultPointRecord | null>;
+  /** Newest upload first; live ones only unless filter.state says otherwise. */
+  listVaultPoints(filter?: VaultPointFilter): Promise<VaultPointRecord[]>;
+  /**
+   * Soft delete: deletedAt = now and purgeAfter, if it is live (a deleted one
+   * keeps its first times). Returns the record, null if unknown.
+   */
+  softDeleteVaultPoint(pointId: string, purgeAfter: Date): Promise<VaultPointRecord | null>;
+  /** Clears deletedAt / purgeAfter; returns the record, null if unknown. */
+  undeleteVaultPoint(pointId: string): Promise<VaultPointRecord | null>;
+  /** Soft-deleted copies whose purgeAfter <= now, oldest purge time first. */
+  listPurgeableVaultPoints(now: Date): Promise<VaultPointRecord[]>;
+  /**
+   * Forgets the online copy, atomically: the record goes, and the recovery
+   * point goes back to 'disk' (from 'both') or is deleted (from 'vault').
+   */
+  removeVaultPoint(pointId: string): Promise<{ removed: boolean; pointDeleted: boolean }>;
 }
 
 export interface OnlinePolicyOps {
@@ -231,6 +272,7 @@ export interface CatalogOps
     RecoveryPointOps,
     JobOps,
     VaultOps,
+    VaultPointOps,
     OnlinePolicyOps,
     ProtectionGroupOps,
     AlertOps,

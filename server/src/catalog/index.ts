@@ -24,6 +24,7 @@ export type {
   RecoveryPointOps,
   JobOps,
   VaultOps,
+  VaultPointOps,
   OnlinePolicyOps,
   ProtectionGroupOps,
   AlertOps,

@@ -26,6 +26,7 @@ import { notificationChannelOps } from './repos/notification-channels.js';
 import { onlinePolicyOps } from './repos/online-policies.js';
 import { protectionGroupOps } from './repos/protection-groups.js';
 import { recoveryPointOps } from './repos/recovery-points.js';
+import { vaultPointOps } from './repos/vault-points.js';
 import { vaultOps } from './repos/vaults.js';
 import type { Engine } from './schema/columns.js';
 import type { CatalogEntities } from './schema/entities.js';
@@ -145,6 +146,7 @@ function assemble(ctx: RepoContext, own: Pick<Catalog, 'transaction' | 'close'>)
     ...recoveryPointOps(ctx),
     ...jobOps(ctx),
     ...vaultOps(ctx),
+    ...vaultPointOps(ctx),
     ...onlinePolicyOps(ctx),
     ...protectionGroupOps(ctx),
     ...alertOps(ctx),

@@ -115,6 +115,8 @@ export const MAX_WARNING_LENGTH = 2000;
 // ---- inputs ---------------------------------------------------------------
 
 export interface NewAgent {
+  /** A uuid chosen by the caller (a disaster-recovery attach keeps the lost server's ids); generated when absent. */
+  id?: string;
   /** Defaults to hostname. */
   name?: string;
   hostname: string;
@@ -123,6 +125,8 @@ export interface NewAgent {
 }
 
 export interface NewDataSource {
+  /** A uuid chosen by the caller (a disaster-recovery attach keeps the lost server's ids); generated when absent. */
+  id?: string;
   agentId: string;
   name: string;
   kind?: DataSourceKind;
@@ -205,17 +209,67 @@ export interface JobOutcome extends Partial<JobCounters> {
 /** A JSON object (a parsed JSON column whose shape another module owns). */
 export type JsonObject = { [key: string]: Json };
 
-export type VaultKind = 'local';
-export const VAULT_KINDS: readonly VaultKind[] = ['local'];
+export type VaultKind = 'local' | 'azure' | 's3';
+export const VAULT_KINDS: readonly VaultKind[] = ['local', 'azure', 's3'];
+/** Azure Backup's redundancy: LRS = one target; ZRS and GRS = a primary and a secondary target. */
+export type VaultRedundancy = 'LRS' | 'ZRS' | 'GRS';
+export const VAULT_REDUNDANCIES: readonly VaultRedundancy[] = ['LRS', 'ZRS', 'GRS'];
+/** 'creating' / 'attaching' while the service sets the vault up (the name is reserved); 'ready' after. */
+export type VaultState = 'creating' | 'attaching' | 'ready';
+export const VAULT_STATES: readonly VaultState[] = ['creating', 'attaching', 'ready'];
+export const DEFAULT_SOFT_DELETE_DAYS = 14;
 
-/** The long-term tier. Only 'local' (a folder) until the uploader issue brings cloud backends. */
+/**
+ * One storage target of a vault: the backend kind and its settings as
+ * vault/backends/config.ts defines them, without `kind` (local: `{path}`;
+ * azure: container, connection string or account URL + key / SAS; s3: bucket,
+ * region, keys, …). Secrets are stored here; the API never returns them.
+ */
+export interface VaultTarget {
+  kind: VaultKind;
+  config: JsonObject;
+}
+
+/** The long-term tier: a primary target, an optional secondary one, and its protections. */
 export interface Vault {
   id: string;
   /** Unique. */
   name: string;
+  /** The primary target's kind and settings. */
   kind: VaultKind;
-  config: { path: string };
+  config: JsonObject;
+  /** The secondary target (redundancy ZRS / GRS), else null. */
+  secondary: VaultTarget | null;
+  /** LRS iff there is no secondary. */
+  redundancy: VaultRedundancy;
+  /** Days a deleted online point is kept (and can be undeleted) before it is purged; 0 = soft delete off. */
+  softDeleteDays: number;
+  /** Deleting online points (and lowering retention below Azure's minimums) is refused. */
+  immutable: boolean;
+  /** The vault's own id (its config object's vaultId), once the backend is initialized. */
+  vaultUid: string | null;
+  state: VaultState;
   createdAt: Date;
+}
+
+/**
+ * The online copy of one recovery point (table vault_points): recorded only
+ * once its manifest is in the vault. The recovery point itself says where it
+ * lives (location 'vault' / 'both', vaultId).
+ */
+export interface VaultPointRecord {
+  pointId: string;
+  vaultId: string;
+  uploadedAt: Date;
+  /** Distinct chunks the point references in the vault. */
+  chunks: number;
+  /** Object bytes the upload sent (0 for an imported point). */
+  bytesSent: number;
+  /** Recorded by a disaster-recovery attach (read from the vault), not uploaded by this server. */
+  imported: boolean;
+  /** Soft delete: when it was deleted (null while live) and when it may be purged. */
+  deletedAt: Date | null;
+  purgeAfter: Date | null;
 }
 
 /**
@@ -289,7 +343,35 @@ export interface NotificationChannel {
 export interface NewVault {
   name: string;
   kind?: VaultKind;
-  config: { path: string };
+  /** local: `{ path }` (required); azure: needs `container`; s3: needs `bucket` (the rest is the backend's to check). */
+  config: object;
+  secondary?: VaultTarget | null;
+  /** Defaults to GRS with a secondary, LRS without. */
+  redundancy?: VaultRedundancy;
+  /** Defaults to DEFAULT_SOFT_DELETE_DAYS. */
+  softDeleteDays?: number;
+  immutable?: boolean;
+  vaultUid?: string | null;
+  /** Defaults to 'ready'. */
+  state?: VaultState;
+}
+
+export type VaultPatch = Partial<Pick<Vault, 'state' | 'vaultUid' | 'softDeleteDays' | 'immutable'>>;
+
+export interface NewVaultPoint {
+  pointId: string;
+  vaultId: string;
+  /** Defaults to now. */
+  uploadedAt?: Date;
+  chunks: number;
+  bytesSent: number;
+  imported?: boolean;
+}
+
+export interface VaultPointFilter {
+  vaultId?: string;
+  /** 'live' (default): not deleted; 'deleted': soft-deleted; 'all'. */
+  state?: 'live' | 'deleted' | 'all';
 }
 
 export interface NewOnlinePolicy {

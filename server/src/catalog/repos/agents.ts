@@ -3,16 +3,19 @@ import { randomUUID } from 'node:crypto';
 import { IsNull } from 'typeorm';
 import type { AgentOps } from '../catalog.js';
 import type { RepoContext } from '../context.js';
+import { CatalogError } from '../errors.js';
 import type { Agent } from '../types.js';
 import { affected, validId } from './util.js';
 
 export function agentOps(ctx: RepoContext): AgentOps {
   const E = ctx.entities.agent;
   return {
-    createAgent: (input) =>
-      ctx.run(`create agent '${input.name ?? input.hostname}'`, async (m) => {
+    createAgent: async (input) => {
+      const what = `create agent '${input.name ?? input.hostname}'`;
+      if (input.id !== undefined && !validId(input.id)) throw new CatalogError('INVALID_REQUEST', `${what}: id '${input.id}' is not a uuid`);
+      return ctx.run(what, async (m) => {
         const agent: Agent = {
-          id: randomUUID(),
+          id: input.id ?? randomUUID(),
           name: input.name ?? input.hostname,
           hostname: input.hostname,
           publicKey: input.publicKey,
@@ -23,7 +26,8 @@ export function agentOps(ctx: RepoContext): AgentOps {
         };
         await m.insert(E, agent);
         return agent;
-      }),
+      });
+    },
 
     getAgent: async (id) => (validId(id) ? ctx.run(`get agent ${id}`, (m) => m.findOneBy(E, { id })) : null),
 

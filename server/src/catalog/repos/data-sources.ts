@@ -24,9 +24,10 @@ export function dataSourceOps(ctx: RepoContext): DataSourceOps {
       if (input.excludes !== undefined) checkStrings(what, 'excludes', input.excludes);
       const kind = input.kind ?? 'files';
       if (!KINDS.includes(kind)) throw new CatalogError('INVALID_REQUEST', `${what}: unknown kind '${String(kind)}'`);
+      if (input.id !== undefined && !validId(input.id)) throw new CatalogError('INVALID_REQUEST', `${what}: id '${input.id}' is not a uuid`);
       return ctx.run(what, async (m) => {
         const ds: DataSourceRecord = {
-          id: randomUUID(),
+          id: input.id ?? randomUUID(),
           agentId: input.agentId,
           name: input.name,
           kind,

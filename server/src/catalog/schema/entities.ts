@@ -17,6 +17,7 @@ import type {
   ProtectionGroup,
   RecoveryPoint,
   Vault,
+  VaultPointRecord,
 } from '../types.js';
 import { columnKit, type Engine } from './columns.js';
 
@@ -30,6 +31,7 @@ export type JobRow = Omit<Job, 'params' | 'result'> & { params: Record<string, u
 export type OnlinePolicyRow = Omit<OnlinePolicy, 'spec'> & { spec: Record<string, unknown> };
 export type AlertRow = Omit<Alert, 'details'> & { details: unknown };
 export type NotificationChannelRow = Omit<NotificationChannel, 'config'> & { config: Record<string, unknown> };
+export type VaultRow = Omit<Vault, 'config' | 'secondary'> & { config: Record<string, unknown>; secondary: unknown };
 
 export interface CatalogEntities {
   agent: EntitySchema<Agent>;
@@ -37,7 +39,8 @@ export interface CatalogEntities {
   dataSource: EntitySchema<DataSourceRecord>;
   recoveryPoint: EntitySchema<RecoveryPoint>;
   job: EntitySchema<JobRow>;
-  vault: EntitySchema<Vault>;
+  vault: EntitySchema<VaultRow>;
+  vaultPoint: EntitySchema<VaultPointRecord>;
   onlinePolicy: EntitySchema<OnlinePolicyRow>;
   protectionGroup: EntitySchema<ProtectionGroup>;
   alert: EntitySchema<AlertRow>;
@@ -204,7 +207,7 @@ export function buildEntities(engine: Engine): CatalogEntities {
     ],
   });
 
-  const vault = new EntitySchema<Vault>({
+  const vault = new EntitySchema<VaultRow>({
     name: 'vault',
     tableName: 'vaults',
     columns: {
@@ -213,8 +216,51 @@ export function buildEntities(engine: Engine): CatalogEntities {
       kind: c.varchar('kind', 32),
       config: c.json('config'),
       createdAt: c.timestamp('created_at'),
+      // migration 3 (vault service)
+      secondary: c.json('secondary', { nullable: true }),
+      redundancy: { ...c.varchar('redundancy', 8), default: 'LRS' },
+      softDeleteDays: { ...c.integer('soft_delete_days'), default: 14 },
+      immutable: { ...c.boolean('immutable'), default: false },
+      vaultUid: c.varchar('vault_uid', 64, { nullable: true }),
+      state: { ...c.varchar('state', 16), default: 'ready' },
     },
     indices: [{ name: 'IDX_vaults_name', columns: ['name'], unique: true }],
+  });
+
+  // The online copy of a recovery point; goes with its point (CASCADE), keeps its vault (RESTRICT).
+  const vaultPoint = new EntitySchema<VaultPointRecord>({
+    name: 'vault_point',
+    tableName: 'vault_points',
+    columns: {
+      pointId: c.id('point_id', { primary: true }),
+      vaultId: c.id('vault_id'),
+      uploadedAt: c.timestamp('uploaded_at'),
+      chunks: c.bigint('chunks'),
+      bytesSent: c.bigint('bytes_sent'),
+      imported: c.boolean('imported'),
+      deletedAt: c.timestamp('deleted_at', { nullable: true }),
+      purgeAfter: c.timestamp('purge_after', { nullable: true }),
+    },
+    indices: [
+      { name: 'IDX_vault_points_vault', columns: ['vaultId'] },
+      { name: 'IDX_vault_points_purge', columns: ['purgeAfter'] },
+    ],
+    foreignKeys: [
+      {
+        name: 'FK_vault_points_point',
+        target: 'recovery_point',
+        columnNames: ['pointId'],
+        referencedColumnNames: ['id'],
+        onDelete: 'CASCADE',
+      },
+      {
+        name: 'FK_vault_points_vault',
+        target: 'vault',
+        columnNames: ['vaultId'],
+        referencedColumnNames: ['id'],
+        onDelete: 'RESTRICT',
+      },
+    ],
   });
 
   const onlinePolicy = new EntitySchema<OnlinePolicyRow>({
@@ -296,7 +342,7 @@ export function buildEntities(engine: Engine): CatalogEntities {
     indices: [{ name: 'IDX_notification_channels_name', columns: ['name'], unique: true }],
   });
 
-  return { agent, enrollmentToken, dataSource, recoveryPoint, job, vault, onlinePolicy, protectionGroup, alert, notificationChannel };
+  return { agent, enrollmentToken, dataSource, recoveryPoint, job, vault, vaultPoint, onlinePolicy, protectionGroup, alert, notificationChannel };
 }
 
 /** The partial index condition of IDX_alerts_active_key (the migration keeps its own copy). */
