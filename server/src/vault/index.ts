@@ -23,6 +23,8 @@
 export { createVault, openVault, Vault } from './vault.js';
 export type { VaultOptions, VaultSecret } from './vault.js';
 export { loadVaultKey, saveVaultKey } from './key-file.js';
+export { attachVault, keyFileIn, openAttachedVault } from './attach.js';
+export type { AttachedVault } from './attach.js';
 export type { VaultKeyFile } from './key-file.js';
 export { KnownChunks } from './known-chunks.js';
 export type { KnownLocation } from './known-chunks.js';

@@ -55,6 +55,7 @@ export class KnownChunks {
   private fh: fsp.FileHandle | undefined;
   private appendChain: Promise<void> = Promise.resolve();
   private dirty = false;
+  private active = 0;
   /** The log may lack packs the vault has (previous upload interrupted, or no log yet): list `index/` before trusting it. */
   needsSync = false;
 
@@ -174,9 +175,20 @@ export class KnownChunks {
     this.dirty = true;
   }
 
-  /** After an upload whose every index object is recorded here. */
-  async markClean(): Promise<void> {
-    if (!this.dirty) return;
+  /** An upload starts (uploads may overlap; the dirty marker goes only when the last one ends well). */
+  beginUpload(): void {
+    this.active++;
+  }
+
+  /**
+   * An upload ended. After a failure the log may lack a pack whose index
+   * reached the vault, so the next upload syncs first; the dirty marker is
+   * removed only when no upload runs and none failed since the last sync.
+   */
+  async endUpload(ok: boolean): Promise<void> {
+    this.active = Math.max(0, this.active - 1);
+    if (!ok) this.needsSync = true;
+    if (this.active > 0 || this.needsSync || !this.dirty) return;
     await fsp.rm(this.dirtyFile, { force: true });
     await fsyncDir(this.dir);
     this.dirty = false;

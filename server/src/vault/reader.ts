@@ -68,6 +68,26 @@ export class VaultReader {
     return r;
   }
 
+  /**
+   * Read many chunks with up to `concurrency` range GETs in flight, yielded in
+   * the order asked (a restore's stream). Stops at the first error.
+   */
+  async *readChunks(hashes: Iterable<Buffer> | AsyncIterable<Buffer>, o: { concurrency?: number; signal?: AbortSignal } = {}):
+    AsyncGenerator<{ hash: Buffer; data: Buffer }> {
+    const n = Math.max(1, o.concurrency ?? 8);
+    const window: Promise<{ hash: Buffer; data: Buffer }>[] = [];
+    const start = (hash: Buffer) => {
+      const p = this.readChunk(hash, o.signal).then((data) => ({ hash, data }));
+      p.catch(() => undefined); // awaited in order below; never an unhandled rejection if the caller stops early
+      window.push(p);
+    };
+    for await (const h of hashes as AsyncIterable<Buffer>) {
+      start(h);
+      if (window.length >= n) yield await window.shift()!;
+    }
+    while (window.length > 0) yield await window.shift()!;
+  }
+
   /** True if an indexed pack holds the chunk. */
   has(sha256: Buffer): boolean {
     return this.known.has(this.vault.chunkId(sha256));

@@ -83,7 +83,6 @@ export async function uploadPoint(o: UploadPointOptions): Promise<UploadResult> 
   if (known.vaultId !== vault.id) throw new Error(`known chunks of vault ${known.vaultId} given for vault ${vault.id}`);
   const packSize = o.packSize ?? PACK_TARGET_DEFAULT;
   if (!(packSize >= PACK_TARGET_MIN && packSize <= PACK_TARGET_MAX)) throw new RangeError(`packSize must be ${PACK_TARGET_MIN}..${PACK_TARGET_MAX}`);
-  const concurrency = Math.max(1, o.concurrency ?? 4);
   const clock = o.clock ?? vault.clock;
   const retry = o.retry ?? vault.retry;
   const throttle = new Throttle(o.limitFor, clock);
@@ -106,6 +105,25 @@ export async function uploadPoint(o: UploadPointOptions): Promise<UploadResult> 
   if (await withRetry(() => vault.backend.head(pointKey(id)), retry, clock, signal)) {
     return result({ alreadyInVault: true });
   }
+  known.beginUpload();
+  let ok = false;
+  try {
+    const r = await sendPoint(o, put, progress, report, aborted, clock);
+    ok = true;
+    return result(r);
+  } finally {
+    await known.endUpload(ok);
+  }
+}
+
+async function sendPoint(
+  o: UploadPointOptions, put: (key: string, data: Buffer) => Promise<void>, progress: UploadProgress, report: () => void,
+  aborted: () => Error, clock: Clock,
+): Promise<Partial<UploadResult>> {
+  const { vault, known, signal } = o;
+  const id = o.point.id;
+  const packSize = o.packSize ?? PACK_TARGET_DEFAULT;
+  const concurrency = Math.max(1, o.concurrency ?? 4);
   // 2. The last upload was interrupted (or there is no local state): learn what the vault holds.
   const packsSynced = known.needsSync ? await known.sync(vault, signal) : 0;
 
@@ -185,7 +203,6 @@ export async function uploadPoint(o: UploadPointOptions): Promise<UploadResult> 
   await put(refsKey(id), vault.seal(ObjectType.Refs, refsKey(id), encodeRefs(ids)));
   if (signal?.aborted) throw aborted();
   await put(pointKey(id), vault.seal(ObjectType.Point, pointKey(id), encodePoint(point)));
-  await known.markClean();
   report();
-  return result({ chunks: ids.length, packsSynced, point });
+  return { chunks: ids.length, packsSynced, point };
 }

@@ -86,3 +86,23 @@ describe('known chunks', () => {
     expect(k.file.startsWith(dir)).toBe(true);
   });
 });
+
+describe('known chunks dirty marker', () => {
+  it('stays while any upload runs and after any failed one, until a sync', async () => {
+    const { vault } = await freshVault();
+    const k = await openKnown(vault);
+    expect(k.needsSync).toBe(true);
+    await k.sync(vault);
+    k.beginUpload();
+    k.beginUpload();
+    await k.markDirty();
+    await k.endUpload(false);
+    await k.endUpload(true);
+    await expect(fsp.access(k.dirtyFile)).resolves.toBeUndefined();
+    expect(k.needsSync).toBe(true);
+    await k.sync(vault);
+    k.beginUpload();
+    await k.endUpload(true);
+    await expect(fsp.access(k.dirtyFile)).rejects.toThrow();
+  });
+});
