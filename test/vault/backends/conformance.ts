@@ -99,7 +99,7 @@ export function vaultBackendConformance(h: ConformanceHarness): void {
 
     it('has a description without secrets', (ctx) => {
       if (skipped) return ctx.skip();
-      expect(b.description).toMatch(/^(local|azure|s3):\/\//);
+      expect(b.description).toMatch(/^(local|azure|s3|memory):\/\//);
       expect(b.description).not.toMatch(/key|secret|sig=|S3RVER|Eby8/i);
     });
 

@@ -4,8 +4,10 @@
  * implementations side by side (local folder, Azure Blob, S3), their JSON
  * configuration, and the mapping of every storage error to a VaultError kind.
  * It is a bottom layer: it imports nothing of the server above util/.
- * Wrappers (retry, throttling, mirroring to a secondary target) implement the
- * same interface elsewhere. docs/vault-backends.md describes it for admins.
+ * For tests: MemoryBackend (a fake with the same contracts) and
+ * FaultyBackend (a wrapper that injects errors, before or after the real
+ * operation). Other wrappers (retry, throttling, mirroring to a secondary
+ * target) implement the same interface elsewhere. docs/vault-backends.md describes it for admins.
  */
 import { AzureBlobBackend } from './azure-blob.js';
 import type { VaultBackend } from './backend.js';
@@ -16,7 +18,9 @@ import { S3Backend } from './s3.js';
 export * from './backend.js';
 export * from './config.js';
 export { AzureBlobBackend } from './azure-blob.js';
+export { FaultyBackend, type Fault, type VaultOp } from './faulty.js';
 export { LocalFolderBackend, type LocalFolderOptions } from './local-folder.js';
+export { MemoryBackend } from './memory.js';
 export { S3Backend } from './s3.js';
 
 /**
