@@ -13,7 +13,8 @@ import { VaultUploadAbortedError } from './errors.js';
 import { BlobCompression, ObjectType, PACK_TARGET_DEFAULT, PACK_TARGET_MAX, PACK_TARGET_MIN } from './format.js';
 import type { KnownChunks } from './known-chunks.js';
 import { checkPointInput, encodePoint, encodeRefs, pointKey, refsKey, type VaultPoint, type VaultPointInput } from './manifest.js';
-import { type BuiltPack, indexKey, PackBuilder } from './pack-format.js';
+import { PackBuilder } from './pack-format.js';
+import { PackSender } from './pack-sender.js';
 import { type Clock, type LimitFor, type RetryOptions, Throttle, withRetry } from './transfer.js';
 import type { Vault } from './vault.js';
 
@@ -127,49 +128,34 @@ async function sendPoint(
   // 2. The last upload was interrupted (or there is no local state): learn what the vault holds.
   const packsSynced = known.needsSync ? await known.sync(vault, signal) : 0;
 
-  // 3. Packs: build, send with at most `concurrency` in flight.
-  const inFlight = new Set<Promise<void>>();
-  let failure: unknown;
-  const sendPack = async (b: BuiltPack) => {
-    await known.markDirty();
-    await put(b.key, b.data);
-    const ik = indexKey(b.packId);
-    await put(ik, vault.seal(ObjectType.Index, ik, b.indexPayload));
-    await known.addPack(b.indexPayload);
+  // 3. Packs: chunks the vault lacks are read from the store a batch at a time
+  // (reads in parallel), packed in ref order, and sent with `concurrency` packs in flight.
+  const sender = new PackSender(vault, known, put, concurrency, (b) => {
     progress.packsSent++;
     progress.chunksSent += b.index.entries.length;
     progress.rawBytesSent += b.rawBytes;
     report();
-  };
-  const dispatch = async (builder: PackBuilder) => {
-    while (inFlight.size >= concurrency) await Promise.race(inFlight);
-    if (failure) return;
-    const p: Promise<void> = sendPack(builder.finish())
-      .catch((err) => { failure ??= err; })
-      .finally(() => inFlight.delete(p));
-    inFlight.add(p);
-  };
-
+  });
+  const stop = () => signal?.aborted || sender.failure !== undefined;
   const seen = new Set<string>();
   const ids: Buffer[] = [];
   let builder = new PackBuilder(vault.keys);
-  try {
-    // Chunks to send are read from the store a batch at a time (reads in parallel), packed in ref order.
-    let batch: { cid: Buffer; hash: Buffer }[] = [];
-    const flushBatch = async () => {
-      const read = await Promise.all(batch.map((b) => o.store.getStored(b.hash)));
-      for (let i = 0; i < batch.length; i++) {
-        const { compression, data } = blobData(read[i]);
-        builder.add(batch[i].cid, compression, read[i].rawSize, data);
-        if (builder.bytes >= packSize || builder.full) {
-          await dispatch(builder);
-          builder = new PackBuilder(vault.keys);
-        }
+  let batch: { cid: Buffer; hash: Buffer }[] = [];
+  const packBatch = async () => {
+    const read = await Promise.all(batch.map((b) => o.store.getStored(b.hash)));
+    for (let i = 0; i < batch.length; i++) {
+      const { compression, data } = blobData(read[i]);
+      builder.add(batch[i].cid, compression, read[i].rawSize, data);
+      if (builder.bytes >= packSize || builder.full) {
+        await sender.send(builder.finish());
+        builder = new PackBuilder(vault.keys);
       }
-      batch = [];
-    };
+    }
+    batch = [];
+  };
+  try {
     for await (const h of o.refs as AsyncIterable<Uint8Array>) {
-      if (signal?.aborted || failure) break;
+      if (stop()) break;
       const hash = Buffer.isBuffer(h) ? h : Buffer.from(h.buffer, h.byteOffset, h.byteLength);
       const cid = vault.chunkId(hash);
       const k = cid.toString('latin1');
@@ -178,19 +164,16 @@ async function sendPoint(
       ids.push(cid);
       progress.chunksSeen++;
       if (known.has(cid)) progress.chunksSkipped++;
-      else {
-        batch.push({ cid, hash });
-        if (batch.length >= READ_BATCH) await flushBatch();
-      }
+      else if (batch.push({ cid, hash }) >= READ_BATCH) await packBatch();
       if (progress.chunksSeen % 4096 === 0) report();
     }
-    if (batch.length > 0 && !signal?.aborted && !failure) await flushBatch();
-    if (builder.count > 0 && !signal?.aborted && !failure) await dispatch(builder);
+    if (batch.length > 0 && !stop()) await packBatch();
+    if (builder.count > 0 && !stop()) await sender.send(builder.finish());
   } finally {
-    await Promise.all(inFlight);
+    await sender.settle();
   }
   if (signal?.aborted) throw aborted();
-  if (failure) throw failure;
+  await sender.drain();
 
   // 4. Every new chunk is in an indexed pack: refs, then the manifest (LAST).
   ids.sort(Buffer.compare);
