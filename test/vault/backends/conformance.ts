@@ -243,6 +243,18 @@ export function vaultBackendConformance(h: ConformanceHarness): void {
       expect(all.some((o) => /escape|abs|nul|line/.test(o.key))).toBe(false);
     });
 
+    it('stores keys with unusual but valid characters exactly as given', async (ctx) => {
+      if (skipped) return ctx.skip();
+      const keys = ['un/with space', 'un/per%20cent', 'un/plus+sign', 'un/q?mark', 'un/hash#tag', 'un/amp&eq=1',
+        "un/quote'd", 'un/tilde~at@colon:', 'un/..dots..', 'un/.hidden', 'un/\u65e5\u672c', 'un/emoji\u{1f600}', 'un/x'.padEnd(200, 'y')];
+      for (const k of keys) await putVerified(k, Buffer.from(k));
+      for (const k of keys) expect(await b.head(k), k).toEqual({ size: Buffer.byteLength(k) });
+      const listed = (await collect(b.list('un/'))).map((o) => o.key);
+      expect([...listed].sort()).toEqual([...keys].sort());
+      for (const k of keys) await b.delete(k);
+      expect(await collect(b.list('un/'))).toEqual([]);
+    });
+
     it('stores a 20 MiB object and reads it whole and in ranges', async (ctx) => {
       if (skipped) return ctx.skip();
       const data = randomBytes(20 * MiB);

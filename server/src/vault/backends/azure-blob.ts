@@ -176,6 +176,7 @@ export class AzureBlobBackend implements VaultBackend {
     const code = e.details?.errorCode ?? e.code ?? '';
     const d = { backend: this.description, key, cause: err };
     const why = `${this.description} while ${what}: ${code || e.name || 'error'}${e.statusCode ? ` (HTTP ${e.statusCode})` : ''}`;
+    if (e.statusCode === 507) return new VaultError('full', `no space left in ${why}`, d);
     switch (e.statusCode) {
       case 404:
         if (code === 'ContainerNotFound') {

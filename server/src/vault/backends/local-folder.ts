@@ -67,11 +67,7 @@ export class LocalFolderBackend implements VaultBackend {
     try {
       await this.writeTemp(temp, data);
       await this.opts.beforePublish?.(temp, key);
-      await fsp.mkdir(path.dirname(target), { recursive: true }).catch((err: NodeJS.ErrnoException) => {
-        // EEXIST/ENOTDIR: a path segment of the key is already an object ('a' when writing 'a/b').
-        if (err.code === 'EEXIST' || err.code === 'ENOTDIR') err.code = 'ENOTDIR';
-        throw err;
-      });
+      await this.makeDirs(path.dirname(target));
       if (opts.ifAbsent) {
         // link() never replaces an existing name: EEXIST means someone else won.
         await fsp.link(temp, target);
@@ -160,6 +156,20 @@ export class LocalFolderBackend implements VaultBackend {
 
   private pathOf(key: string): string {
     return path.join(this.objectsDir, ...key.split('/'));
+  }
+
+  /** mkdir -p, then fsync the parent of every directory it created, so the new entries are durable too. */
+  private async makeDirs(dir: string): Promise<void> {
+    const first = await fsp.mkdir(dir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+      // EEXIST/ENOTDIR: a path segment of the key is already an object ('a' when writing 'a/b').
+      if (err.code === 'EEXIST' || err.code === 'ENOTDIR') err.code = 'ENOTDIR';
+      throw err;
+    });
+    if (!first) return;
+    for (let d = dir; ; d = path.dirname(d)) {
+      await fsyncDir(path.dirname(d));
+      if (d === first || d === this.objectsDir || path.dirname(d) === d) break;
+    }
   }
 
   private async writeTemp(temp: string, data: Uint8Array): Promise<void> {

@@ -216,6 +216,9 @@ export class S3Backend implements VaultBackend {
     const d = { backend: this.description, key, cause: err };
     const why = `${this.description} while ${what}: ${name || 'error'}${code ? ` (HTTP ${code})` : ''}`;
     if (name === 'NoSuchBucket') return new VaultError('invalid', `bucket "${this.bucket}" does not exist at ${this.description}`, d);
+    if (code === 507 || ['XMinioStorageFull', 'QuotaExceeded', 'XMinioAdminBucketQuotaExceeded'].includes(name)) {
+      return new VaultError('full', `no space left in ${why}`, d);
+    }
     switch (code) {
       case 404:
         return this.notFound(key ?? '', err);
