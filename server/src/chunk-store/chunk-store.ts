@@ -205,8 +205,15 @@ export class ChunkStore {
   /** The stored form, verified against the hash. */
   async getStored(hash: Buffer): Promise<ChunkIn> {
     this.checkUsable();
-    const r = await this.reader.read(hash);
+    const r = await this.reader.read(hash, true);
     return { hash: Buffer.from(hash), compression: r.compression, rawSize: r.rawSize, data: r.data };
+  }
+
+  /** The stored forms of many chunks (in order), each verified against its hash; close records are read together. */
+  async getStoredMany(hashes: Buffer[]): Promise<ChunkIn[]> {
+    this.checkUsable();
+    const rs = await this.reader.readStoredMany(hashes);
+    return rs.map((r, i) => ({ hash: Buffer.from(hashes[i]!), compression: r.compression, rawSize: r.rawSize, data: r.data }));
   }
 
   /** The raw (uncompressed) bytes, verified against the hash. */

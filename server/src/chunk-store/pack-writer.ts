@@ -115,6 +115,14 @@ export class PackWriter {
   }
 
   /** Copy of buffered (not yet written) record bytes, or undefined if they are in the file. */
+  /** Whether the record at (packId, offset, length) is still in this writer's buffers (not yet in the file). */
+  holds(packId: number, offset: number, length: number): boolean {
+    const p = this.packs.get(packId);
+    if (!p) return false;
+    if (p.buf && offset >= p.bufPos && offset + length <= p.bufPos + p.fill) return true;
+    return p.queue.some((s) => offset >= s.pos && offset + length <= s.pos + s.buf.length);
+  }
+
   readBuffered(packId: number, offset: number, length: number): Buffer | undefined {
     const p = this.packs.get(packId);
     if (!p) return undefined;

@@ -22,22 +22,6 @@ export interface RestoreRunDeps {
   progress: LiveProgress;
 }
 
-const READ_CONCURRENCY = 16;
-
-/** Maps with at most `limit` calls in flight; results in input order. */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (x: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
 export interface RestoreOutcome { files: number; bytes: number; warnings: string[] }
 
 export class RestoreRun extends JobRun<RestoreOutcome> {
@@ -70,11 +54,8 @@ export class RestoreRun extends JobRun<RestoreOutcome> {
         }
         let chunks: Chunk[];
         try {
-          // Reads overlap (bounded): each is a positioned read plus a hash check.
-          chunks = await mapLimit(hashes, READ_CONCURRENCY, async (hash) => {
-            const c = await this.d.store.getStored(hash);
-            return { hash: c.hash, compression: c.compression, rawSize: c.rawSize, data: c.data };
-          });
+          // Records stored close together are read together; each chunk is hash-checked.
+          chunks = await this.d.store.getStoredMany(hashes);
         } catch (e) {
           // A damaged or missing chunk fails this restore with the store's message; the agent stops too.
           return this.failAndTell(e as Error);
