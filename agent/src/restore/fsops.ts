@@ -14,8 +14,9 @@ import type { Entry } from '@strata/protocol';
 import { showPath } from '../util/bytes.js';
 import { errCode } from '../util/errors.js';
 
-const IS_ROOT = process.getuid?.() === 0;
-const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+export const IS_ROOT = process.getuid?.() === 0;
+/** Flags of a new restored file: never follows a symlink, never opens an existing name. */
+export const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 const DIR_OPEN = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 
 export type Warn = (message: string) => void;

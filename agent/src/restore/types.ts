@@ -57,13 +57,15 @@ export interface RestoreTuning {
   syncFs: SyncFs | null;
   /** Small files (≤ 1 MiB) being created and written in the background. */
   filesInFlight: number;
+  /** Small files written by a worker thread with synchronous calls (small-worker.ts); false: through fs/promises. */
+  fileWorker: boolean;
 }
 
 const MiB = 1024 * 1024;
 
 export const DEFAULT_RESTORE_TUNING: RestoreTuning = {
   batchBytes: 1 * MiB, batchChunks: MAX_BATCH_ITEMS, batchesInFlight: 6, windowBytes: 6 * MiB, aheadBytes: 24 * MiB,
-  pendingSyncs: 16, filesInFlight: 16, syncFs: coreutilsSyncFs,
+  pendingSyncs: 16, filesInFlight: 16, syncFs: coreutilsSyncFs, fileWorker: true,
 };
 
 export interface RestoreResult {

@@ -13,7 +13,8 @@ import { AgentError, errCode } from '../util/errors.js';
 import { Limiter } from '../util/limiter.js';
 import type { Warnings } from '../util/warnings.js';
 import type { ChunkFeed } from './feed.js';
-import { applyMeta, createFile } from './fsops.js';
+import { CREATE, IS_ROOT, applyMeta, createFile } from './fsops.js';
+import { SmallFileWorker } from './small-worker.js';
 import { Syncer } from './syncer.js';
 import type { RestoreTuning } from './types.js';
 
@@ -30,16 +31,18 @@ export class FileWriter {
   bytes = 0;
   private readonly syncer: Syncer;
   private readonly writers: Limiter;
+  private readonly small: SmallFileWorker | null;
 
   constructor(
     private readonly overwrite: boolean,
     private readonly warnings: Warnings,
     tuning: RestoreTuning,
     private readonly progress: () => void,
-    fsync: boolean,
+    private readonly fsync: boolean,
   ) {
     this.syncer = new Syncer(tuning.pendingSyncs, fsync);
     this.writers = new Limiter(tuning.filesInFlight);
+    this.small = tuning.fileWorker ? new SmallFileWorker(CREATE, IS_ROOT) : null;
   }
 
   /** Waits for the files being written in the background (before a hard link to them, or a folder's metadata). */
@@ -52,6 +55,7 @@ export class FileWriter {
     let failure: unknown = null;
     await this.writers.drain().catch((e) => { failure ??= e; });
     await this.syncer.drain().catch((e) => { failure ??= e; });
+    await this.small?.close();
     if (failure) throw failure;
   }
 
@@ -124,6 +128,25 @@ export class FileWriter {
   }
 
   private async writeSmall(c: Entry, dest: Buffer, bufs: Buffer[]): Promise<boolean> {
+    if (this.small) {
+      let total = 0;
+      for (const b of bufs) total += b.length;
+      const r = await this.small.write(dest, bufs, total, c, this.fsync);
+      if (r.ok) {
+        for (const w of r.warnings) this.warnings.add(`${showPath(dest)}: ${w}`);
+        if (r.syncErr) throw new AgentError('TARGET_INVALID', `${showPath(dest)} could not be made durable: ${r.syncErr.message}`, { cause: r.syncErr });
+        this.bytes += r.written;
+        if (r.written !== c.size) this.warnings.add(`${showPath(dest)}: restored ${r.written} bytes, the point records ${c.size}`);
+        this.files++;
+        this.progress();
+        return true;
+      }
+      if (!r.exists) {
+        await this.guard(dest, () => Promise.reject(r.err));
+        return false;
+      }
+      // Something is in the way: the careful path below decides (overwrite or warn).
+    }
     const fh = await this.guard(dest, () => createFile(dest, this.overwrite, this.warnings.add));
     if (!fh) return false;
     let total = 0;
