@@ -1,0 +1,62 @@
+/**
+ * Reading a vault for restores with redundancy: a VaultReader over the main
+ * vault (itself mirrored, so an unreachable or missing object on the primary
+ * is already read from the secondary) and, when there is a secondary, a
+ * second reader over the secondary alone for what the first cannot give:
+ * an object that fails authentication or its hash on the primary
+ * (VaultCorruptError) is read again from the secondary. Nothing damaged is
+ * ever returned: both readers check every object.
+ */
+import { VaultCorruptError, VaultPointNotFoundError, VaultReader, type KnownChunks, type Vault, type VaultPoint } from '../vault/index.js';
+import { worthFallback } from './vault-mirror.js';
+
+export class FallbackReader {
+  readonly main: VaultReader;
+  readonly second: VaultReader | null;
+  /** Reads the secondary served after the main reader failed (for logs and tests). */
+  fallbacks = 0;
+
+  constructor(vault: Vault, known: KnownChunks, secondary: Vault | null) {
+    this.main = new VaultReader(vault, known);
+    this.second = secondary ? new VaultReader(secondary, known) : null;
+  }
+
+  private async both<T>(fn: (r: VaultReader) => Promise<T>): Promise<T> {
+    try {
+      return await fn(this.main);
+    } catch (err) {
+      if (!this.second || !(err instanceof VaultCorruptError || err instanceof VaultPointNotFoundError || worthFallback(err))) throw err;
+      const r = await fn(this.second);
+      this.fallbacks++;
+      return r;
+    }
+  }
+
+  pointIds(signal?: AbortSignal): Promise<string[]> {
+    return this.both((r) => r.pointIds(signal));
+  }
+
+  getPoint(id: string, signal?: AbortSignal): Promise<VaultPoint> {
+    return this.both((r) => r.getPoint(id, signal));
+  }
+
+  /** Every point, decrypted and checked; a damaged manifest on the primary is read from the secondary. */
+  async listPoints(signal?: AbortSignal): Promise<VaultPoint[]> {
+    const out: VaultPoint[] = [];
+    for (const id of await this.pointIds(signal)) out.push(await this.getPoint(id, signal));
+    return out;
+  }
+
+  pointRefs(id: string, signal?: AbortSignal): Promise<Buffer[]> {
+    return this.both((r) => r.pointRefs(id, signal));
+  }
+
+  has(sha256: Buffer): boolean {
+    return this.main.has(sha256);
+  }
+
+  /** The raw bytes of a chunk by its SHA-256 (one range GET; hash-checked). */
+  readChunk(sha256: Buffer, signal?: AbortSignal): Promise<Buffer> {
+    return this.both((r) => r.readChunk(sha256, signal));
+  }
+}

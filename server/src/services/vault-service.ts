@@ -1,0 +1,435 @@
+/**
+ * The vault service (issue 4): connects the vault library (server/src/vault)
+ * to the catalog, the REST API, the CLI and the scheduler. docs/vault-service.md.
+ *
+ * - create / attach: initialize (or open, for disaster recovery) the vault on
+ *   its target(s) with the admin's passphrase, keep the unlocked key locally
+ *   (`<data dir>/vault-state/<vault id>/vault-key.json`, 0600) so uploads run
+ *   unattended, record the vault, and make sure `DefaultPolicy` exists.
+ * - open: the library Vault over the primary, or over both targets
+ *   (MirroredBackend) when there is a secondary; `reader()` for restores
+ *   falls back to the secondary on unreachable / missing / corrupt reads.
+ * - uploadPoint: sends a recovery point from the chunk store and records the
+ *   online copy in the catalog only after its manifest is in the vault.
+ * - deletePoint / undeletePoint / purgeExpired: soft delete, immutability.
+ *
+ * At most one upload or purge runs per vault at a time (the format relies
+ * on it, docs/vault-format.md §9): they queue on a per-vault lock.
+ */
+import path from 'node:path';
+import type { Catalog, Vault as VaultRecord, VaultPointRecord, VaultTarget } from '../catalog/index.js';
+import type { ChunkStore } from '../chunk-store/index.js';
+import { conflict, invalid, notFound, StrataError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { DEFAULT_ONLINE_POLICY_NAME, defaultOnlinePolicy } from '../retention/policy.js';
+import { attachVault, openAttachedVault, uploadPoint as libUploadPoint, Vault, VaultPassphraseTooShortError, type UploadPointOptions, type UploadProgress, type VaultOptions } from '../vault/index.js';
+import { isVaultError, openVaultBackend, VaultError, type VaultBackend } from '../vault/backends/index.js';
+import { MIN_PASSPHRASE_CHARS } from '../vault/format.js';
+import { importVaultPoints, type ImportSummary } from './vault-import.js';
+import { MirroredBackend, type MirrorOptions } from './vault-mirror.js';
+import { VaultImmutableError } from './vault-protection.js';
+import { FallbackReader } from './vault-read.js';
+import { backendConfig, checkVaultName, parseRedundancy, parseTarget } from './vault-targets.js';
+
+export const SOFT_DELETE_DAYS_MAX = 180;
+
+export interface VaultServiceOptions {
+  catalog: Catalog;
+  store: ChunkStore;
+  /** Local state (key files, known chunks) goes to <dataDir>/vault-state/<vault id>/; local vaults default to <dataDir>/vault/<name>. */
+  dataDir: string;
+  /** The server's zone: DefaultPolicy's timeZone. */
+  timeZone?: string;
+  log?: Logger;
+  /** Retry policy and clock of the library's reads and writes (tests shorten them). */
+  vaultOptions?: VaultOptions;
+  mirror?: MirrorOptions;
+  /** Upload tuning: pack size, parallel packs, bandwidth limits. */
+  upload?: Pick<UploadPointOptions, 'packSize' | 'concurrency' | 'limitFor' | 'retry'>;
+  /** Source of "now" for soft-delete times. */
+  clock?: { now(): Date };
+}
+
+/** What POST /vaults and POST /vaults/attach take (untrusted; checked here). */
+export interface VaultInput {
+  name: unknown;
+  target?: unknown;
+  secondary?: unknown;
+  redundancy?: unknown;
+  passphrase: unknown;
+  softDeleteDays?: unknown;
+  immutable?: unknown;
+}
+
+/** An open vault: the library Vault (mirrored with a secondary), its known chunks, and its targets. */
+export interface OpenVault {
+  record: VaultRecord;
+  vault: Vault;
+  known: import('../vault/index.js').KnownChunks;
+  primary: VaultBackend;
+  secondary: VaultBackend | null;
+}
+
+export interface VaultUploadResult extends UploadProgress {
+  vaultId: string;
+  vaultName: string;
+  pointId: string;
+  alreadyInVault: boolean;
+  chunks: number;
+  online: VaultPointRecord;
+}
+
+/** Library and backend errors as StrataErrors (status and exit code), messages unchanged. */
+export function asStrataError(err: unknown): unknown {
+  if (!(err instanceof VaultError)) return err;
+  const kind = ({ 'not-found': 'not-found', unreachable: 'transient', auth: 'auth', invalid: 'invalid', conflict: 'invalid', full: 'permanent', io: 'permanent' } as const)[err.kind];
+  return Object.assign(new StrataError(err.code, err.message, kind), { httpStatus: err.httpStatus, cause: err });
+}
+
+function checkPassphraseInput(p: unknown): string {
+  if (typeof p !== 'string' || [...p.normalize('NFC')].length < MIN_PASSPHRASE_CHARS) throw new VaultPassphraseTooShortError(MIN_PASSPHRASE_CHARS);
+  return p;
+}
+
+function checkSoftDeleteDays(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > SOFT_DELETE_DAYS_MAX) {
+    throw invalid(`softDeleteDays must be a whole number from 0 (soft delete off) to ${SOFT_DELETE_DAYS_MAX} days (got ${JSON.stringify(v)})`);
+  }
+  return v;
+}
+
+function checkImmutable(v: unknown): boolean | undefined {
+  if (v === undefined || typeof v === 'boolean') return v;
+  throw invalid('immutable must be true or false');
+}
+
+export class VaultService {
+  private readonly opened = new Map<string, Promise<OpenVault>>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly catalog: Catalog;
+  private readonly clock: { now(): Date };
+
+  constructor(private readonly o: VaultServiceOptions) {
+    this.catalog = o.catalog;
+    this.clock = o.clock ?? { now: () => new Date() };
+  }
+
+  stateDir(vaultId: string): string {
+    return path.join(this.o.dataDir, 'vault-state', vaultId);
+  }
+
+  /** Resolve a vault by catalog id or name; NOT_FOUND otherwise. */
+  async get(ref: string): Promise<VaultRecord> {
+    const v = (await this.catalog.getVault(ref)) ?? (await this.catalog.getVaultByName(ref));
+    if (!v) throw notFound('vault', ref);
+    return v;
+  }
+
+  /** Create a new vault on empty target(s); refuses a short passphrase before anything is written. */
+  async createVault(input: VaultInput): Promise<{ vault: VaultRecord; defaultPolicy: { id: string; name: string; created: boolean } }> {
+    return this.setUp('create', input);
+  }
+
+  /**
+   * Disaster recovery: attach an existing vault (only its credentials and the
+   * passphrase needed), then record every recovery point it holds in the
+   * catalog, recreating agents and data sources as needed.
+   */
+  async attach(input: VaultInput): Promise<{ vault: VaultRecord; defaultPolicy: { id: string; name: string; created: boolean }; imported: ImportSummary }> {
+    const r = await this.setUp('attach', input);
+    return { ...r, imported: r.imported! };
+  }
+
+  private async setUp(mode: 'create' | 'attach', input: VaultInput) {
+    const name = checkVaultName(input.name);
+    const passphrase = checkPassphraseInput(input.passphrase);
+    const target = parseTarget(input.target ?? {}, 'target', mode === 'create' ? path.join(this.o.dataDir, 'vault', name) : undefined);
+    const secondary = input.secondary === undefined || input.secondary === null ? null : parseTarget(input.secondary, 'secondary');
+    const redundancy = parseRedundancy(input.redundancy, !!secondary);
+    const softDeleteDays = checkSoftDeleteDays(input.softDeleteDays);
+    const immutable = checkImmutable(input.immutable);
+    if (await this.catalog.getVaultByName(name)) throw conflict(`vault '${name}' already exists`);
+    // The row reserves the name while the (slow, remote) set-up runs; it goes if the set-up fails.
+    const row = await this.catalog.createVault({
+      name, kind: target.kind, config: target.config, secondary, redundancy, softDeleteDays, immutable,
+      state: mode === 'create' ? 'creating' : 'attaching',
+    });
+    let handle: OpenVault | undefined;
+    try {
+      const { primary, secondary: sec, backend } = await this.backends(row);
+      try {
+        const a = await attachVault(backend, passphrase, this.stateDir(row.id), { ...this.o.vaultOptions, create: mode === 'create' });
+        handle = { record: row, vault: a.vault, known: a.known, primary, secondary: sec };
+      } catch (err) {
+        await backend.close?.();
+        throw err;
+      }
+      const same = (await this.catalog.listVaults()).find((v) => v.vaultUid === handle!.vault.id && v.id !== row.id);
+      if (same) throw conflict(`this vault (id ${handle.vault.id}) is already attached as '${same.name}'`);
+      const imported = mode === 'attach' ? await importVaultPoints(this.catalog, row, handle, this.o.log) : undefined;
+      const ready = (await this.catalog.updateVault(row.id, { state: 'ready', vaultUid: handle.vault.id }))!;
+      handle.record = ready;
+      this.opened.set(row.id, Promise.resolve(handle));
+      const defaultPolicy = await this.ensureDefaultPolicy();
+      this.o.log?.info({ vault: name, vaultId: handle.vault.id, where: backend.description, mode }, 'vault ready');
+      return { vault: ready, defaultPolicy, imported };
+    } catch (err) {
+      this.opened.delete(row.id);
+      await handle?.known.close().catch(() => undefined);
+      await handle?.vault.backend.close?.().catch(() => undefined);
+      // Points imported before the failure go with the row (an attach can simply be rerun).
+      for (const p of await this.catalog.listVaultPoints({ vaultId: row.id, state: 'all' }).catch(() => [])) await this.catalog.removeVaultPoint(p.pointId).catch(() => undefined);
+      await this.catalog.deleteVault(row.id).catch(() => undefined);
+      throw asStrataError(err);
+    }
+  }
+
+  private async ensureDefaultPolicy() {
+    return this.catalog.transaction(async (tx) => {
+      const existing = await tx.getOnlinePolicyByName(DEFAULT_ONLINE_POLICY_NAME);
+      const p = existing ?? (await tx.createOnlinePolicy({ name: DEFAULT_ONLINE_POLICY_NAME, spec: defaultOnlinePolicy(this.o.timeZone) }));
+      return { id: p.id, name: p.name, created: !existing };
+    });
+  }
+
+  private async backends(v: VaultRecord): Promise<{ primary: VaultBackend; secondary: VaultBackend | null; backend: VaultBackend }> {
+    const primary = await openVaultBackend(backendConfig({ kind: v.kind, config: v.config }));
+    if (!v.secondary) return { primary, secondary: null, backend: primary };
+    const secondary = await openVaultBackend(backendConfig(v.secondary as VaultTarget));
+    const log = this.o.log;
+    return {
+      primary, secondary,
+      backend: new MirroredBackend(primary, secondary, {
+        onFallback: (op, key, err) => log?.warn({ vault: v.name, op, key, err: (err as Error).message }, 'vault primary failed: read served by the secondary'),
+        ...this.o.mirror,
+      }),
+    };
+  }
+
+  /** The vault, unlocked with the saved key (no passphrase), over both targets when there is a secondary. Cached. */
+  async open(ref: string): Promise<OpenVault> {
+    const rec = await this.get(ref);
+    if (rec.state !== 'ready') throw new StrataError('VAULT_NOT_READY', `vault '${rec.name}' is still being set up (${rec.state})`, 'transient');
+    let p = this.opened.get(rec.id);
+    if (!p) {
+      p = (async () => {
+        const { primary, secondary, backend } = await this.backends(rec);
+        const a = await openAttachedVault(backend, this.stateDir(rec.id), this.o.vaultOptions).catch(async (err) => {
+          await backend.close?.();
+          throw err;
+        });
+        return { record: rec, vault: a.vault, known: a.known, primary, secondary };
+      })();
+      this.opened.set(rec.id, p);
+      p.catch(() => this.opened.delete(rec.id));
+    }
+    try {
+      const h = await p;
+      h.record = rec;
+      return h;
+    } catch (err) {
+      throw asStrataError(err);
+    }
+  }
+
+  /**
+   * A reader for restores: chunks and manifests from the primary, falling
+   * back to the secondary when the primary is unreachable, lacks an object or
+   * returns a damaged one. `target: 'secondary'` reads only the secondary
+   * (cross-region restore on purpose).
+   */
+  async reader(ref: string, o: { target?: 'primary' | 'secondary' | 'auto' } = {}): Promise<FallbackReader> {
+    const h = await this.open(ref);
+    const mk = (b: VaultBackend) => new Vault(b, h.vault.config, h.vault.keys, this.o.vaultOptions);
+    const target = o.target ?? 'auto';
+    if (target === 'secondary') {
+      if (!h.secondary) throw invalid(`vault '${h.record.name}' has no secondary target (redundancy ${h.record.redundancy})`);
+      return new FallbackReader(mk(h.secondary), h.known, null);
+    }
+    if (target === 'primary') return new FallbackReader(mk(h.primary), h.known, null);
+    return new FallbackReader(h.vault, h.known, h.secondary ? mk(h.secondary) : null);
+  }
+
+  private async locked<T>(vaultId: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(vaultId) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.locks.set(vaultId, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(vaultId) === tail) this.locks.delete(vaultId);
+    }
+  }
+
+  /** Which vault a point goes to: the one named, the point's own, or the only ready vault. */
+  private async vaultFor(pointVaultId: string | null, ref?: string): Promise<VaultRecord> {
+    if (ref) return this.get(ref);
+    if (pointVaultId) return this.get(pointVaultId);
+    const ready = (await this.catalog.listVaults()).filter((v) => v.state === 'ready');
+    if (ready.length === 1) return ready[0]!;
+    throw invalid(ready.length ? `there are ${ready.length} vaults: name the one to upload to` : 'no vault: create one with strata vault create');
+  }
+
+  /**
+   * The scheduler's 'upload' job: send a recovery point on the server's disk
+   * to the vault (every pack and index to both targets with a secondary) and
+   * record its online copy in the catalog after the manifest is in the vault.
+   * Resumable: a rerun after a failure or cancel sends only what is missing.
+   * Raises the alert `vault-unreachable:<vault id>` when the vault cannot be
+   * reached, and resolves it after the next successful upload.
+   */
+  async uploadPoint(pointId: string, o: { vault?: string; signal?: AbortSignal; onProgress?: (p: UploadProgress) => void } = {}): Promise<VaultUploadResult> {
+    const point = await this.catalog.getRecoveryPoint(pointId);
+    if (!point) throw notFound('recovery point', pointId);
+    const rec = await this.vaultFor(point.vaultId, o.vault);
+    const done = await this.catalog.getVaultPoint(pointId);
+    if (done && done.vaultId === rec.id) {
+      return { ...zero(), vaultId: rec.id, vaultName: rec.name, pointId, alreadyInVault: true, chunks: done.chunks, online: done };
+    }
+    if (point.location === 'vault') throw invalid(`recovery point ${pointId} is no longer on the server's disk: nothing to upload`);
+    return this.locked(rec.id, async () => {
+      const h = await this.open(rec.id);
+      const [agent, source] = await Promise.all([this.catalog.getAgent(point.agentId), this.catalog.getDataSource(point.dataSourceId)]);
+      const refs = await this.o.store.refs.open(pointId);
+      let r;
+      try {
+        r = await libUploadPoint({
+          ...this.o.upload, vault: h.vault, known: h.known, store: this.o.store, refs: refs.iterate(), signal: o.signal, onProgress: o.onProgress,
+          point: {
+            id: point.id, dataSourceId: point.dataSourceId, agentId: point.agentId, createdAt: point.createdAt, root: point.root,
+            files: point.files, dirs: point.dirs, bytes: point.bytes, parentPointId: point.parentPointId,
+            // What a disaster-recovery attach needs to rebuild the catalog from the vault alone.
+            extra: {
+              jobId: point.jobId, bytesAdded: point.bytesAdded,
+              agent: agent ? { name: agent.name, hostname: agent.hostname } : null,
+              dataSource: source ? { name: source.name, kind: source.kind, paths: source.paths, includes: source.includes, excludes: source.excludes } : null,
+            },
+          },
+        });
+      } catch (err) {
+        if (isVaultError(err, 'unreachable')) await this.raiseUnreachable(rec, err as Error);
+        throw asStrataError(err);
+      } finally {
+        refs.close();
+      }
+      let chunks = r.chunks;
+      let uploadedAt = r.point?.uploadedAt;
+      if (r.alreadyInVault) {
+        // The manifest was written but the catalog record was not (e.g. a crash in between): read it back.
+        const vp = await (await this.reader(rec.id)).getPoint(pointId);
+        chunks = vp.chunks;
+        uploadedAt = vp.uploadedAt;
+      }
+      const online = await this.catalog.recordVaultPoint({ pointId, vaultId: rec.id, chunks, bytesSent: r.bytesSent, uploadedAt });
+      await this.catalog.resolveAlert(`vault-unreachable:${rec.id}`);
+      const { point: _p, packsSynced: _s, ...progress } = r;
+      return { ...progress, vaultId: rec.id, vaultName: rec.name, chunks, online };
+    });
+  }
+
+  private async raiseUnreachable(rec: VaultRecord, err: Error): Promise<void> {
+    await this.catalog.raiseAlert({
+      key: `vault-unreachable:${rec.id}`, kind: 'vault-unreachable', severity: 'error',
+      subject: `Vault '${rec.name}' is unreachable`,
+      message: `Online backups to vault '${rec.name}' cannot reach it: ${err.message}. Short-term protection goes on; uploads resume when it is back.`,
+      details: { vaultId: rec.id, vaultName: rec.name },
+    }).catch((e: unknown) => this.o.log?.error({ err: e }, 'cannot raise the vault-unreachable alert'));
+  }
+
+  /** Online copies in a vault, with their points. */
+  async listPoints(ref: string, state: 'live' | 'deleted' | 'all' = 'live') {
+    const rec = await this.get(ref);
+    const rows = await this.catalog.listVaultPoints({ vaultId: rec.id, state });
+    const out = [];
+    for (const r of rows) out.push({ ...r, point: await this.catalog.getRecoveryPoint(r.pointId) });
+    return out;
+  }
+
+  /**
+   * Delete an online point: soft delete (kept softDeleteDays, undeletable)
+   * or, with soft delete off, at once. An immutable vault refuses an admin's
+   * delete; `reason: 'retention'` (the policy's expiry) is allowed.
+   */
+  async deletePoint(pointId: string, o: { reason?: 'admin' | 'retention' } = {}): Promise<VaultPointRecord & { purged: boolean }> {
+    const row = await this.catalog.getVaultPoint(pointId);
+    if (!row) throw notFound('online recovery point', pointId);
+    const rec = await this.get(row.vaultId);
+    if (rec.immutable && (o.reason ?? 'admin') === 'admin') {
+      throw new VaultImmutableError(rec.name, `online recovery point ${pointId} cannot be deleted; it expires with its policy's retention`);
+    }
+    if (row.deletedAt) return { ...row, purged: false };
+    if (rec.softDeleteDays > 0) {
+      const purgeAfter = new Date(this.clock.now().getTime() + rec.softDeleteDays * 86_400_000);
+      return { ...(await this.catalog.softDeleteVaultPoint(pointId, purgeAfter))!, purged: false };
+    }
+    await this.locked(rec.id, () => this.purgeOne(rec, pointId));
+    return { ...row, purged: true };
+  }
+
+  async undeletePoint(pointId: string, vaultRef?: string): Promise<VaultPointRecord> {
+    const row = await this.catalog.getVaultPoint(pointId);
+    if (!row) throw notFound('online recovery point', pointId);
+    if (vaultRef && (await this.get(vaultRef)).id !== row.vaultId) throw notFound(`online recovery point in vault '${vaultRef}'`, pointId);
+    if (!row.deletedAt) throw conflict(`online recovery point ${pointId} is not deleted`);
+    return (await this.catalog.undeleteVaultPoint(pointId))!;
+  }
+
+  /** Purge soft-deleted points whose time is up: their manifest and refs leave the vault (both targets), then the catalog. */
+  async purgeExpired(now: Date = this.clock.now()): Promise<{ purged: string[]; failed: { pointId: string; error: string }[] }> {
+    const purged: string[] = [];
+    const failed: { pointId: string; error: string }[] = [];
+    for (const row of await this.catalog.listPurgeableVaultPoints(now)) {
+      try {
+        const rec = await this.get(row.vaultId);
+        await this.locked(rec.id, () => this.purgeOne(rec, row.pointId));
+        purged.push(row.pointId);
+      } catch (err) {
+        failed.push({ pointId: row.pointId, error: (err as Error).message });
+      }
+    }
+    return { purged, failed };
+  }
+
+  /** docs/vault-format.md §8.11: the manifest goes first (the point stops existing), then its refs. */
+  private async purgeOne(rec: VaultRecord, pointId: string): Promise<void> {
+    const h = await this.open(rec.id);
+    try {
+      await h.vault.backend.delete(`points/${pointId}`);
+      await h.vault.backend.delete(`refs/${pointId}`);
+    } catch (err) {
+      throw asStrataError(err);
+    }
+    await this.catalog.removeVaultPoint(pointId);
+  }
+
+  /** Change soft-delete days or turn immutability on (it cannot be turned off). */
+  async update(ref: string, patch: { softDeleteDays?: unknown; immutable?: unknown }): Promise<VaultRecord> {
+    const rec = await this.get(ref);
+    const softDeleteDays = checkSoftDeleteDays(patch.softDeleteDays);
+    const immutable = checkImmutable(patch.immutable);
+    if (softDeleteDays === undefined && immutable === undefined) throw invalid('nothing to change: give softDeleteDays and / or immutable');
+    if (rec.immutable && immutable === false) throw new VaultImmutableError(rec.name, 'immutability cannot be turned off');
+    if (rec.immutable && softDeleteDays !== undefined && softDeleteDays < rec.softDeleteDays) {
+      throw new VaultImmutableError(rec.name, `soft-delete days cannot be lowered (${rec.softDeleteDays} -> ${softDeleteDays})`);
+    }
+    return (await this.catalog.updateVault(rec.id, { softDeleteDays, immutable }))!;
+  }
+
+  /** Close every open vault (known-chunks files, backend connections). Waits for running uploads. */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.locks.values()]);
+    const all = [...this.opened.values()];
+    this.opened.clear();
+    for (const p of all) {
+      const h = await p.catch(() => null);
+      await h?.known.close().catch(() => undefined);
+      await h?.vault.backend.close?.().catch(() => undefined);
+    }
+  }
+}
+
+function zero(): UploadProgress {
+  return { chunksSeen: 0, chunksSkipped: 0, chunksSent: 0, packsSent: 0, bytesSent: 0, rawBytesSent: 0 };
+}
