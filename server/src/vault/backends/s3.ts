@@ -63,11 +63,13 @@ export class S3Backend implements VaultBackend {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       maxAttempts: net.maxAttempts ?? 4,
-      // requestTimeout alone does not stop a server that accepts and never answers
-      // (measured with this SDK): socketTimeout, the inactivity timeout, does.
+      // With this SDK a breached requestTimeout is only a logged warning unless
+      // throwOnRequestTimeout is set: a server that accepts and never answers
+      // would hang the vault. socketTimeout (inactivity) is a second guard.
       requestHandler: {
         connectionTimeout: net.connectTimeoutMs ?? 10_000,
         requestTimeout: net.requestTimeoutMs ?? 300_000,
+        throwOnRequestTimeout: true,
         socketTimeout: net.requestTimeoutMs ?? 300_000,
       },
     });
