@@ -131,20 +131,23 @@ for (const engine of ENGINES) {
     });
 
     it('vaults: creating one creates DefaultPolicy once; path defaults under the data dir', async () => {
-      const v = await h.call('POST', '/vaults', { name: 'offsite' });
+      const passphrase = 'a long enough vault passphrase';
+      const v = await h.call('POST', '/vaults', { name: 'offsite', passphrase });
       expect(v.status).toBe(201);
-      expect(v.body).toMatchObject({ name: 'offsite', kind: 'local', config: { path: `${h.dataDir}/vault/offsite` }, defaultPolicy: { name: 'DefaultPolicy', created: true } });
+      expect(v.body).toMatchObject({ name: 'offsite', kind: 'local', config: { path: `${h.dataDir}/vault/offsite` }, redundancy: 'LRS', state: 'ready', defaultPolicy: { name: 'DefaultPolicy', created: true } });
       const dp = await h.call('GET', '/policies/DefaultPolicy');
       expect(dp.body.spec).toEqual({ schedule: { frequency: 'daily', times: ['22:00'] }, retention: { daily: { count: 30 } }, timeZone: 'UTC' });
 
-      const w = await h.call('POST', '/vaults', { name: 'second', path: '/srv/vault2' });
-      expect(w.body).toMatchObject({ config: { path: '/srv/vault2' }, defaultPolicy: { id: dp.body.id, created: false } });
+      const elsewhere = `${h.dataDir}/elsewhere/vault2`;
+      const w = await h.call('POST', '/vaults', { name: 'second', path: elsewhere, passphrase });
+      expect(w.body).toMatchObject({ config: { path: elsewhere }, defaultPolicy: { id: dp.body.id, created: false } });
       expect((await h.call('GET', '/policies')).body).toHaveLength(1);
       expect((await h.call('GET', '/vaults')).body.map((x: { name: string }) => x.name)).toEqual(['offsite', 'second']);
 
-      expect((await h.call('POST', '/vaults', { name: 'offsite' })).status).toBe(409);
-      expect((await h.call('POST', '/vaults', { name: '../etc' })).status).toBe(400);
-      expect((await h.call('POST', '/vaults', { name: 'rel', path: 'relative/dir' })).status).toBe(400);
+      expect((await h.call('POST', '/vaults', { name: 'offsite', passphrase })).status).toBe(409);
+      expect((await h.call('POST', '/vaults', { name: '../etc', passphrase })).status).toBe(400);
+      expect((await h.call('POST', '/vaults', { name: 'rel', path: 'relative/dir', passphrase })).status).toBe(400);
+      expect((await h.call('POST', '/vaults', { name: 'short', passphrase: 'too short' })).body.error.code).toBe('VAULT_PASSPHRASE_TOO_SHORT');
       expect((await h.call('GET', '/vaults')).body).toHaveLength(2);
     });
   });

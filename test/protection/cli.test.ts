@@ -43,7 +43,7 @@ afterAll(async () => {
 
 describe('strata vaults and policies', () => {
   it('vaults create makes DefaultPolicy; list --json', async () => {
-    const v = await okJson(cli(['vaults', 'create', 'offsite', '--json']));
+    const v = await okJson(strataCli(['vaults', 'create', 'offsite', '--json'], { ...server.env, STRATA_VAULT_PASSPHRASE: 'a long enough vault passphrase' }));
     expect(v).toMatchObject({ name: 'offsite', kind: 'local', config: { path: path.join(server.dataDir, 'vault', 'offsite') }, defaultPolicy: { name: 'DefaultPolicy', created: true } });
     expect((await okJson(cli(['vaults', 'list', '--json']))).map((x: { name: string }) => x.name)).toEqual(['offsite']);
     const text = await ok(cli(['policies', 'list']));

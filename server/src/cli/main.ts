@@ -11,6 +11,7 @@ import { alertCommands } from './alerts.js';
 import { protectionCommands } from './protection.js';
 import { retentionCommand } from './retention.js';
 import { serverCommand } from './server-command.js';
+import { vaultCommands } from './vault.js';
 
 const program = new Command('strata')
   .description('Strata backup server and admin CLI')
@@ -26,6 +27,7 @@ adminCommands(program);
 alertCommands(program);
 protectionCommands(program);
 retentionCommand(program);
+vaultCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const err = e instanceof StrataError ? e : null;

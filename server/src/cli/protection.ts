@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { StrataError } from '../errors.js';
 import { ApiClient, type ClientOptions } from './client.js';
 import { table } from './format.js';
+import { passphraseFrom } from './vault.js';
 
 type Row = Record<string, unknown>;
 const out = (s: string) => process.stdout.write(s + '\n');
@@ -160,12 +161,14 @@ export function protectionCommands(program: Command) {
     out(`online policy ${policy} deleted`);
   });
 
-  // ---- vaults
-  const vaults = program.command('vaults').description('vaults: the long-term (online) tier');
-  vaults.command('create <name>').description('create a vault (a local folder for now); creates DefaultPolicy if missing')
-    .option('--path <dir>', 'absolute folder on the server (default <data dir>/vault/<name>)').option('--json')
-    .action(async (name: string, o: { path?: string; json?: boolean }) => {
-      const v = await api().post<Row>('/vaults', { name, ...(o.path ? { path: o.path } : {}) });
+  // ---- vaults (the short form; `strata vault …` has every option)
+  const vaults = program.command('vaults').description('vaults: the long-term (online) tier (see also strata vault)');
+  vaults.command('create <name>').description('create a local-folder vault; creates DefaultPolicy if missing')
+    .option('--path <dir>', 'absolute folder on the server (default <data dir>/vault/<name>)')
+    .option('--passphrase-file <file>', 'file holding the passphrase (or STRATA_VAULT_PASSPHRASE); at least 16 characters')
+    .option('--json')
+    .action(async (name: string, o: { path?: string; passphraseFile?: string; json?: boolean }) => {
+      const v = await api().post<Row>('/vaults', { name, passphrase: passphraseFrom(o.passphraseFile), ...(o.path ? { path: o.path } : {}) });
       if (o.json) { json(v); return; }
       const dp = v.defaultPolicy as Row;
       out(`vault ${v.name} created at ${(v.config as Row).path}${dp.created ? `; online policy ${dp.name} created` : ''}`);
@@ -173,6 +176,6 @@ export function protectionCommands(program: Command) {
   vaults.command('list').option('--json').action(async (o: { json?: boolean }) => {
     const list = await api().get<Row[]>('/vaults');
     if (o.json) { json(list); return; }
-    out(table(list.map((v) => ({ ...v, path: (v.config as Row).path })), ['name', 'kind', 'path', 'id']));
+    out(table(list.map((v) => ({ ...v, path: (v.config as Row).path ?? '-' })), ['name', 'kind', 'redundancy', 'path', 'id']));
   });
 }

@@ -1,51 +1,87 @@
 /**
- * Vaults (/vaults): the long-term tier. Until the uploader brings cloud
- * backends a vault is a local folder. Creating one also creates the online
- * policy `DefaultPolicy` (MARS's default) when no policy has that name yet.
+ * Vaults (/vaults, /vault-points): the long-term tier, through the
+ * VaultService (services/vault-service.ts; docs/vault-service.md).
+ * Creating or attaching a vault takes the passphrase once (it is never
+ * stored; the unlocked key is kept under the data dir) and creates the online
+ * policy `DefaultPolicy` when missing. Secrets in targets are write-only:
+ * responses show `<field>Set: true` instead.
+ *
+ * The service is ctx.vaults when the server passes one (it should: the
+ * scheduler's upload jobs must share it), else one made here per ApiContext.
  */
-import path from 'node:path';
 import type Router from '@koa/router';
 import type { Vault } from '../../catalog/index.js';
-import { conflict, invalid, notFound } from '../../errors.js';
-import { DEFAULT_ONLINE_POLICY_NAME, defaultOnlinePolicy } from '../../retention/policy.js';
+import { invalid } from '../../errors.js';
+import { VaultService } from '../../services/vault-service.js';
+import { publicVault } from '../../services/vault-targets.js';
 import { body, type ApiContext } from '../context.js';
 
+const own = new WeakMap<ApiContext, VaultService>();
+
+export function vaultServiceOf(ctx: ApiContext): VaultService {
+  const given = (ctx as ApiContext & { vaults?: VaultService }).vaults;
+  if (given) return given;
+  let s = own.get(ctx);
+  if (!s) {
+    if (!ctx.dataDir) throw invalid('this server has no data dir: vaults need one for their local state');
+    s = new VaultService({ catalog: ctx.catalog, store: ctx.store, dataDir: ctx.dataDir, timeZone: ctx.timeZone });
+    own.set(ctx, s);
+  }
+  return s;
+}
+
 export async function resolveVault(ctx: ApiContext, ref: string): Promise<Vault> {
-  const v = (await ctx.catalog.getVault(ref)) ?? (await ctx.catalog.getVaultByName(ref));
-  if (!v) throw notFound('vault', ref);
-  return v;
+  return vaultServiceOf(ctx).get(ref);
+}
+
+/** POST /vaults: `{name, target?, secondary?, redundancy?, passphrase, softDeleteDays?, immutable?}`; `path` alone still means a local target. */
+function vaultInput(b: Record<string, unknown>) {
+  const target = b.target ?? (b.path !== undefined ? { kind: 'local', path: b.path } : undefined);
+  return { name: b.name, target, secondary: b.secondary, redundancy: b.redundancy, passphrase: b.passphrase, softDeleteDays: b.softDeleteDays, immutable: b.immutable };
+}
+
+function pointState(q: unknown): 'live' | 'deleted' | 'all' {
+  if (q === undefined) return 'live';
+  if (q === 'live' || q === 'deleted' || q === 'all') return q;
+  throw invalid(`state must be live, deleted or all (got ${JSON.stringify(q)})`);
 }
 
 export function vaultRoutes(r: Router, ctx: ApiContext) {
+  const svc = () => vaultServiceOf(ctx);
+  const withCounts = async (v: Vault) => {
+    const [live, deleted] = await Promise.all([
+      ctx.catalog.listVaultPoints({ vaultId: v.id }), ctx.catalog.listVaultPoints({ vaultId: v.id, state: 'deleted' }),
+    ]);
+    return { ...publicVault(v), points: live.length, deletedPoints: deleted.length };
+  };
+
   r.get('/vaults', async (c) => {
-    c.body = await ctx.catalog.listVaults();
+    c.body = await Promise.all((await ctx.catalog.listVaults()).map(withCounts));
   });
   r.get('/vaults/:id', async (c) => {
-    c.body = await resolveVault(ctx, c.params.id!);
+    c.body = await withCounts(await svc().get(c.params.id!));
   });
   r.post('/vaults', async (c) => {
-    const b = body(c);
-    // The name becomes a folder name under the data dir: keep it to safe characters.
-    if (typeof b.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(b.name)) {
-      throw invalid('vault name must be 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit');
-    }
-    const name = b.name;
-    let folder: string;
-    if (b.path !== undefined) {
-      if (typeof b.path !== 'string' || !path.isAbsolute(b.path) || b.path.includes('\0')) throw invalid('vault path must be an absolute folder path on the server');
-      folder = path.normalize(b.path);
-    } else {
-      if (!ctx.dataDir) throw invalid('vault path is required (this server has no data dir to default to)');
-      folder = path.join(ctx.dataDir, 'vault', name);
-    }
-    if (await ctx.catalog.getVaultByName(name)) throw conflict(`vault '${name}' already exists`);
-    const { vault, policy, created } = await ctx.catalog.transaction(async (tx) => {
-      const vault = await tx.createVault({ name, kind: 'local', config: { path: folder } });
-      const existing = await tx.getOnlinePolicyByName(DEFAULT_ONLINE_POLICY_NAME);
-      const policy = existing ?? (await tx.createOnlinePolicy({ name: DEFAULT_ONLINE_POLICY_NAME, spec: defaultOnlinePolicy(ctx.timeZone) }));
-      return { vault, policy, created: !existing };
-    });
+    const { vault, defaultPolicy } = await svc().createVault(vaultInput(body(c)));
     c.status = 201;
-    c.body = { ...vault, defaultPolicy: { id: policy.id, name: policy.name, created } };
+    c.body = { ...publicVault(vault), defaultPolicy };
+  });
+  r.post('/vaults/attach', async (c) => {
+    const { vault, defaultPolicy, imported } = await svc().attach(vaultInput(body(c)));
+    c.status = 201;
+    c.body = { ...publicVault(vault), defaultPolicy, imported };
+  });
+  r.patch('/vaults/:id', async (c) => {
+    const b = body(c);
+    c.body = publicVault(await svc().update(c.params.id!, { softDeleteDays: b.softDeleteDays, immutable: b.immutable }));
+  });
+  r.get('/vaults/:id/points', async (c) => {
+    c.body = await svc().listPoints(c.params.id!, pointState(c.query.state));
+  });
+  r.post('/vaults/:id/points/:point/undelete', async (c) => {
+    c.body = await svc().undeletePoint(c.params.point!, c.params.id!);
+  });
+  r.delete('/vault-points/:point', async (c) => {
+    c.body = await svc().deletePoint(c.params.point!);
   });
 }
