@@ -32,6 +32,8 @@ export { uploadPoint } from './uploader.js';
 export type { ChunkSource, UploadPointOptions, UploadProgress, UploadResult } from './uploader.js';
 export { VaultReader } from './reader.js';
 export { findOrphanPacks, removeOrphanPacks } from './orphans.js';
+export { verifyVault } from './verify.js';
+export type { VaultDamage, VaultVerifyResult, VerifyOptions } from './verify.js';
 export type { VaultPoint, VaultPointInput } from './manifest.js';
 export { systemClock, Throttle, withRetry, workHoursLimit } from './transfer.js';
 export type { Clock, LimitFor, RetryOptions } from './transfer.js';

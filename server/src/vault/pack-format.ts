@@ -107,25 +107,26 @@ export class PackBuilder {
 }
 
 /**
- * Decrypt, decompress and check one blob. Returns the raw chunk, or a reason
- * (authentication failure, bad size, hash mismatch) — never unchecked bytes.
+ * Decrypt and decompress one blob into exactly its raw size. Returns the raw
+ * chunk, or a reason (authentication failure, bad size) — never unchecked bytes.
  */
-export function openBlob(keys: VaultKeys, packId: string, e: BlobEntry, blob: Buffer, sha256: Buffer): Buffer | string {
+export function decryptBlob(keys: VaultKeys, packId: string, e: BlobEntry, blob: Buffer): Buffer | string {
   if (blob.length !== e.length || blob.length < BLOB_OVERHEAD) return `blob is ${blob.length} bytes, the index says ${e.length}`;
   const plain = open(keys.objectKey(packKey(packId)), blobAad(e.id), blob);
   if (!plain) return 'authentication failed (AES-GCM tag mismatch)';
   const compression = plain[0];
   if (compression !== e.compression) return `blob compression ${compression} differs from the index (${e.compression})`;
   const data = plain.subarray(1);
-  let raw: Buffer;
   if (compression === BlobCompression.None) {
-    if (data.length !== e.rawSize) return `raw size ${data.length} differs from the index (${e.rawSize})`;
-    raw = data;
-  } else {
-    const r = unzstdExact(data, e.rawSize);
-    if (typeof r === 'string') return r;
-    raw = r;
+    return data.length === e.rawSize ? data : `raw size ${data.length} differs from the index (${e.rawSize})`;
   }
+  return unzstdExact(data, e.rawSize);
+}
+
+/** decryptBlob, then the SHA-256 of the result must be `sha256`. */
+export function openBlob(keys: VaultKeys, packId: string, e: BlobEntry, blob: Buffer, sha256: Buffer): Buffer | string {
+  const raw = decryptBlob(keys, packId, e, blob);
+  if (typeof raw === 'string') return raw;
   if (!createHash('sha256').update(raw).digest().equals(sha256)) return 'SHA-256 of the decrypted chunk does not match';
   return raw;
 }
