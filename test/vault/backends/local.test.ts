@@ -103,6 +103,15 @@ describe('local folder vault: files on disk', () => {
     expect(incoming(b)).toEqual([]);
   });
 
+  it('keeps ifAbsent on a file system without hard links (check, then rename)', async () => {
+    const b = await LocalFolderBackend.open({ path: freshDir(), noHardLinks: true });
+    const first = randomBytes(100);
+    await b.put('nl/k', first, { ifAbsent: true });
+    await expectVaultError(b.put('nl/k', randomBytes(100), { ifAbsent: true }), 'conflict');
+    expect(sha(await b.get('nl/k'))).toBe(sha(first));
+    expect(incoming(b)).toEqual([]);
+  });
+
   it("reports a full disk as 'full', keeps nothing partial, and works again once space is back", async (ctx) => {
     const mnt = freshDir();
     fs.mkdirSync(mnt, { recursive: true });

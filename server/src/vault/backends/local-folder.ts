@@ -28,6 +28,8 @@ import {
 export interface LocalFolderOptions {
   /** Root folder of the vault; created if missing. */
   path: string;
+  /** Behave as on a file system without hard links (tests the fallback of ifAbsent). */
+  noHardLinks?: boolean;
   /** Test hook: called after the temp file is written and fsync'd, before it becomes visible. */
   beforePublish?: (tempPath: string, key: string) => void | Promise<void>;
 }
@@ -39,8 +41,11 @@ export class LocalFolderBackend implements VaultBackend {
   readonly root: string;
   readonly objectsDir: string;
   readonly incomingDir: string;
+  /** Set once link() turned out unsupported here (or by the test option). */
+  private noHardLinks: boolean;
 
   private constructor(private readonly opts: LocalFolderOptions) {
+    this.noHardLinks = opts.noHardLinks ?? false;
     this.root = path.resolve(opts.path);
     this.description = `local://${this.root}`;
     this.objectsDir = path.join(this.root, 'objects');
@@ -69,9 +74,7 @@ export class LocalFolderBackend implements VaultBackend {
       await this.opts.beforePublish?.(temp, key);
       await this.makeDirs(path.dirname(target));
       if (opts.ifAbsent) {
-        // link() never replaces an existing name: EEXIST means someone else won.
-        await fsp.link(temp, target);
-        await fsp.unlink(temp);
+        await this.publishIfAbsent(temp, target);
       } else {
         await fsp.rename(temp, target);
       }
@@ -156,6 +159,29 @@ export class LocalFolderBackend implements VaultBackend {
 
   private pathOf(key: string): string {
     return path.join(this.objectsDir, ...key.split('/'));
+  }
+
+  /**
+   * link() never replaces an existing name, so EEXIST means the key exists.
+   * File systems without hard links (some SMB and FUSE mounts: EPERM, ENOTSUP,
+   * ENOSYS) fall back to check-then-rename, which has a race window between
+   * two writers of the same key (as S3 'check-first' has).
+   */
+  private async publishIfAbsent(temp: string, target: string): Promise<void> {
+    if (!this.noHardLinks) {
+      try {
+        await fsp.link(temp, target);
+        await fsp.unlink(temp);
+        return;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw err;
+        this.noHardLinks = true;
+      }
+    }
+    const exists = await fsp.lstat(target).then(() => true, () => false);
+    if (exists) throw Object.assign(new Error(`${target} exists`), { code: 'EEXIST' });
+    await fsp.rename(temp, target);
   }
 
   /** mkdir -p, then fsync the parent of every directory it created, so the new entries are durable too. */
