@@ -183,10 +183,10 @@ export interface VaultPointOps {
   /** Newest upload first; live ones only unless filter.state says otherwise. */
   listVaultPoints(filter?: VaultPointFilter): Promise<VaultPointRecord[]>;
   /**
-   * Soft delete: deletedAt = now and purgeAfter, if it is live (a deleted one
-   * keeps its first times). Returns the record, null if unknown.
+   * Soft delete: deletedAt (default now) and purgeAfter, if it is live (a
+   * deleted one keeps its first times). Returns the record, null if unknown.
    */
-  softDeleteVaultPoint(pointId: string, purgeAfter: Date): Promise<VaultPointRecord | null>;
+  softDeleteVaultPoint(pointId: string, purgeAfter: Date, deletedAt?: Date): Promise<VaultPointRecord | null>;
   /** Clears deletedAt / purgeAfter; returns the record, null if unknown. */
   undeleteVaultPoint(pointId: string): Promise<VaultPointRecord | null>;
   /** Soft-deleted copies whose purgeAfter <= now, oldest purge time first. */

@@ -361,8 +361,9 @@ export class VaultService {
     }
     if (row.deletedAt) return { ...row, purged: false };
     if (rec.softDeleteDays > 0) {
-      const purgeAfter = new Date(this.clock.now().getTime() + rec.softDeleteDays * 86_400_000);
-      return { ...(await this.catalog.softDeleteVaultPoint(pointId, purgeAfter))!, purged: false };
+      const now = this.clock.now();
+      const purgeAfter = new Date(now.getTime() + rec.softDeleteDays * 86_400_000);
+      return { ...(await this.catalog.softDeleteVaultPoint(pointId, purgeAfter, now))!, purged: false };
     }
     await this.locked(rec.id, () => this.purgeOne(rec, pointId));
     return { ...row, purged: true };

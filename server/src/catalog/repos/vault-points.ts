@@ -59,12 +59,12 @@ export function vaultPointOps(ctx: RepoContext): VaultPointOps {
       return ctx.run('list online recovery points', (m) => m.find(E, { where, order: { uploadedAt: 'DESC', pointId: 'DESC' } }));
     },
 
-    softDeleteVaultPoint: async (pointId, purgeAfter) => {
+    softDeleteVaultPoint: async (pointId, purgeAfter, deletedAt) => {
       const what = `soft-delete the online copy of recovery point ${pointId}`;
       if (!(purgeAfter instanceof Date) || Number.isNaN(purgeAfter.getTime())) throw new CatalogError('INVALID_REQUEST', `${what}: purgeAfter must be a Date`);
       if (!validId(pointId)) return null;
       return ctx.atomic(what, async (m) => {
-        await m.update(E, { pointId, deletedAt: IsNull() }, { deletedAt: ctx.clock.now(), purgeAfter });
+        await m.update(E, { pointId, deletedAt: IsNull() }, { deletedAt: deletedAt ?? ctx.clock.now(), purgeAfter });
         return m.findOneBy(E, { pointId });
       });
     },
