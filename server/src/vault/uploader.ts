@@ -102,18 +102,24 @@ export async function uploadPoint(o: UploadPointOptions): Promise<UploadResult> 
   const result = (extra: Partial<UploadResult>): UploadResult =>
     ({ ...progress, pointId: id, alreadyInVault: false, chunks: 0, packsSynced: 0, ...extra });
 
-  // 1. Already uploaded: done (a rerun after the manifest was written).
-  if (await withRetry(() => vault.backend.head(pointKey(id)), retry, clock, signal)) {
-    return result({ alreadyInVault: true });
-  }
-  known.beginUpload();
-  let ok = false;
   try {
-    const r = await sendPoint(o, put, progress, report, aborted, clock);
-    ok = true;
-    return result(r);
-  } finally {
-    await known.endUpload(ok);
+    // 1. Already uploaded: done (a rerun after the manifest was written).
+    if (await withRetry(() => vault.backend.head(pointKey(id)), retry, clock, signal)) {
+      return result({ alreadyInVault: true });
+    }
+    known.beginUpload();
+    let ok = false;
+    try {
+      const r = await sendPoint(o, put, progress, report, aborted, clock);
+      ok = true;
+      return result(r);
+    } finally {
+      await known.endUpload(ok);
+    }
+  } catch (err) {
+    // A cancel that landed inside a backoff, a throttle wait or a listing is still a cancel.
+    if (signal?.aborted && !(err instanceof VaultUploadAbortedError)) throw aborted();
+    throw err;
   }
 }
 

@@ -1,6 +1,6 @@
 /** Bandwidth throttling (fake clock for the arithmetic, the real clock for one small upload) and work-hours limits. */
 import { describe, expect, it } from 'vitest';
-import { systemClock, Throttle, uploadPoint, workHoursLimit } from '../../../server/src/vault/index.js';
+import { systemClock, Throttle, uploadPoint, VaultUploadAbortedError, workHoursLimit } from '../../../server/src/vault/index.js';
 import { addPoint, freshVault, makeChunk, openKnown, openStore, pointInput, refsOf } from './helpers.js';
 
 describe('throttle', () => {
@@ -56,5 +56,21 @@ describe('throttle', () => {
     expect(slow.ms).toBeGreaterThan(expected - ((17 << 10) / limit) * 1000 - 50);
     expect(slow.ms).toBeLessThan(expected + 1500);
     expect(free.ms).toBeLessThan(slow.ms);
+  });
+
+  it('a cancel during a throttle wait ends the upload at once, as a cancel', async () => {
+    const store = await openStore();
+    await addPoint(store, 'p1', Array.from({ length: 8 }, () => makeChunk(8 << 10)));
+    const { vault } = await freshVault();
+    const known = await openKnown(vault);
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 300);
+    const t0 = performance.now();
+    const err = await uploadPoint({
+      vault, known, store, point: pointInput('p1', []), refs: await refsOf(store, 'p1'), packSize: 16 << 10,
+      limitFor: () => 1000, clock: systemClock, signal: ac.signal,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VaultUploadAbortedError);
+    expect(performance.now() - t0).toBeLessThan(3000);
   });
 });
