@@ -1,7 +1,8 @@
 /**
  * Starts a Strata server: catalog, chunk store, TLS identity, admin credential,
- * REST API and agent gateway on one port. `startServer` is what the
- * `strata server` command and the tests call.
+ * REST API and agent gateway on one port, and the scheduler that runs the
+ * protection groups. `startServer` is what the `strata server` command and the
+ * tests call.
  */
 import fs from 'node:fs/promises';
 import http from 'node:http';
@@ -13,6 +14,8 @@ import { openCatalog, type Catalog } from './catalog/index.js';
 import { AgentGateway } from './gateway/gateway.js';
 import { JobService } from './jobs/job-service.js';
 import { log as defaultLog, type Logger } from './log.js';
+import { parseTimeZone } from './retention/index.js';
+import { startProtection, systemClock, TestClock, type Clock, type JobQueue, type ProtectionService, type QueueOptions, type Scheduler } from './scheduler/index.js';
 import { adminTokenPath, loadOrCreateAdminToken } from './services/admin-credential.js';
 import { loadOrCreateTls } from './tls.js';
 import { writeFileDurable } from './util/durable.js';
@@ -35,6 +38,24 @@ export interface ServerOptions {
   tlsKeyFile?: string;
   tlsCertFile?: string;
   log?: Logger;
+  /** Source of "now" for the catalog, the scheduler and the queue (default: the system clock). */
+  clock?: Clock;
+  /**
+   * Tests only, never on by default: POST /api/v1/test/clock moves the clock
+   * and runs a scheduler tick. Without an explicit clock the server then runs
+   * on a TestClock starting at the real time.
+   */
+  testHooks?: boolean;
+  /** IANA zone of the sync slots, the GC time and online policies without their own (default: the process's zone). */
+  timeZone?: string;
+  /** Jobs the scheduler runs at once, server-wide (default 4). */
+  maxConcurrentJobs?: number;
+  /** How long a scheduled backup waits for its offline agent before it fails (default 10 min). */
+  agentOfflineWaitMs?: number;
+  /** Further queue settings (retries, backoff); maxConcurrentJobs and agentOfflineWaitMs win. */
+  queue?: Partial<QueueOptions>;
+  /** Daily garbage collection at this local 'HH:MM' (default '03:00'); null: none scheduled. */
+  gcTime?: string | null;
 }
 
 export interface RunningServer {
@@ -45,6 +66,11 @@ export interface RunningServer {
   certFingerprint: string | null;
   certFile: string | null;
   jobs: JobService;
+  clock: Clock;
+  timeZone: string;
+  scheduler: Scheduler;
+  queue: JobQueue;
+  protection: ProtectionService;
   /** For tests and in-process tools; the API goes through the same objects. */
   catalog: Catalog;
   store: ChunkStore;
@@ -54,8 +80,10 @@ export interface RunningServer {
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const log = opts.log ?? defaultLog;
   const dataDir = path.resolve(opts.dataDir);
+  const timeZone = parseTimeZone(opts.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC');
+  const clock = opts.clock ?? (opts.testHooks ? new TestClock() : systemClock);
   await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const catalog = await openCatalog({ dataDir, databaseUrl: opts.databaseUrl });
+  const catalog = await openCatalog({ dataDir, databaseUrl: opts.databaseUrl, clock });
   const store = await ChunkStore.open(path.join(dataDir, 'chunks'));
   const { token: adminToken, created } = await loadOrCreateAdminToken(dataDir);
   if (created) log.info({ file: adminTokenPath(dataDir) }, 'created the admin credential');
@@ -64,9 +92,21 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     : await loadOrCreateTls(dataDir, opts.tlsKeyFile && opts.tlsCertFile ? { keyFile: opts.tlsKeyFile, certFile: opts.tlsCertFile } : undefined);
 
   const gateway = new AgentGateway(catalog, log);
-  const jobs = new JobService(catalog, store, gateway, log);
+  const jobs = new JobService(catalog, store, gateway, log, clock);
   await catalog.failInterruptedJobs?.('the server stopped while the job ran');
-  const app = createApp({ catalog, store, gateway, jobs, adminToken, tlsFingerprint: tls?.fingerprint ?? null, dataDir }, log);
+  const queueOptions = {
+    ...opts.queue,
+    ...(opts.maxConcurrentJobs !== undefined ? { maxConcurrent: opts.maxConcurrentJobs } : {}),
+    ...(opts.agentOfflineWaitMs !== undefined ? { offlineWaitMs: opts.agentOfflineWaitMs } : {}),
+  };
+  // The first tick (missed slots run once) waits for the port: agents must be able to connect.
+  let protection: Awaited<ReturnType<typeof startProtection>> | undefined;
+  const hooks = {
+    policyChanged: async (id: string) => protection?.protection.policyChanged(id),
+    groupChanged: async (id: string) => protection?.protection.groupChanged(id),
+  };
+  const testHooks = opts.testHooks && clock instanceof TestClock ? { clock, tick: () => protection!.scheduler.tick() } : undefined;
+  const app = createApp({ catalog, store, gateway, jobs, adminToken, tlsFingerprint: tls?.fingerprint ?? null, dataDir, timeZone, protection: hooks }, log, { testHooks });
   const server = tls ? https.createServer({ key: tls.key, cert: tls.cert, ciphers: TLS_CIPHERS, honorCipherOrder: true }, app.callback()) : http.createServer(app.callback());
   server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
   await new Promise<void>((resolve, reject) => {
@@ -79,11 +119,29 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const agentUrl = `${tls ? 'wss' : 'ws'}://${host}:${addr.port}/agent`;
   // Lets the CLI on this machine find the server from the data dir alone.
   await writeFileDurable(serverInfoPath(dataDir), JSON.stringify({ url, agentUrl, pid: process.pid, certFingerprint: tls?.fingerprint ?? null }) + '\n', 0o644);
+  try {
+    protection = await startProtection({
+      catalog, store, jobs, gateway, clock, log, queue: queueOptions,
+      scheduler: { timeZone, realTimers: !(clock instanceof TestClock), ...(opts.gcTime !== undefined ? { gcTime: opts.gcTime } : {}) },
+    });
+  } catch (e) {
+    server.closeAllConnections?.();
+    await new Promise<void>((r) => server.close(() => r()));
+    await gateway.close();
+    await store.close();
+    await catalog.close();
+    throw e;
+  }
+  const p = protection;
   return {
     url, agentUrl, adminToken, adminTokenFile: adminTokenPath(dataDir), jobs, catalog, store,
+    clock, timeZone, scheduler: p.scheduler, queue: p.queue, protection: p.protection,
     certFingerprint: tls?.fingerprint ?? null, certFile: tls ? path.join(dataDir, 'tls', 'cert.pem') : null,
     async close() {
+      await p.stop();
       await jobs.close();
+      // Cancelled jobs end promptly; their endings are recorded before the catalog closes.
+      await Promise.race([p.queue.idle(), new Promise((r) => setTimeout(r, 5000).unref())]);
       await gateway.close();
       server.closeAllConnections?.();
       await new Promise<void>((r) => server.close(() => r()));

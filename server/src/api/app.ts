@@ -16,11 +16,13 @@ import { jobRoutes } from './routes/jobs.js';
 import { pointRoutes } from './routes/points.js';
 import { sourceRoutes } from './routes/sources.js';
 import { storeRoutes } from './routes/store.js';
+import { testHookRoutes, type TestHooks } from './routes/test-hooks.js';
 import type { ApiContext } from './context.js';
 
 const MAX_BODY = 1024 * 1024;
 
-export function createApp(ctx: ApiContext, log: Logger): Koa {
+/** `testHooks`: only for a server started with them (tests); see routes/test-hooks.ts. */
+export function createApp(ctx: ApiContext, log: Logger, opts: { testHooks?: TestHooks } = {}): Koa {
   const app = new Koa();
   app.use(async (c, next) => {
     try {
@@ -50,6 +52,7 @@ export function createApp(ctx: ApiContext, log: Logger): Koa {
   for (const add of [agentRoutes, sourceRoutes, jobRoutes, pointRoutes, storeRoutes]) add(router, ctx);
   for (const add of [groupRoutes, policyRoutes, vaultRoutes]) add(router, ctx);
   alertRoutes(router, ctx);
+  if (opts.testHooks) testHookRoutes(router, opts.testHooks);
   app.use(router.routes()).use(router.allowedMethods());
   return app;
 }
