@@ -19,6 +19,20 @@
  *
  * Imports: ./backends, ../chunk-store (types and the point-id rule), ../util,
  * ../errors — nothing above (no catalog, jobs, api).
+ *
+ * Use (the scheduler's upload job):
+ *
+ *   // once, at `strata vault create|attach` (admin gives the passphrase):
+ *   await attachVault(backend, passphrase, stateDir, { create });
+ *   // every job, unattended:
+ *   const { vault, known } = await openAttachedVault(backend, stateDir);
+ *   const refs = await store.refs.open(point.id);       // the point's ref list
+ *   try {
+ *     const r = await uploadPoint({ vault, known, store, point: { id, dataSourceId, agentId,
+ *       createdAt, root, files, dirs, bytes, parentPointId, extra }, refs, signal,
+ *       onProgress, limitFor: workHoursLimit({ workHours, offHours }) });
+ *   } finally { refs.close(); }
+ *   // keep `vault` and `known` open across jobs; one KnownChunks per state dir.
  */
 export { createVault, openVault, Vault } from './vault.js';
 export type { VaultOptions, VaultSecret } from './vault.js';
