@@ -34,7 +34,8 @@ export class AzureBlobBackend implements VaultBackend {
     const pipeline: StoragePipelineOptions = {
       retryOptions: {
         maxTries: net.maxAttempts ?? 4,
-        tryTimeoutInMs: net.requestTimeoutMs ?? 300_000,
+        // tryTimeoutInMs is left out on purpose: it only sets the server-side
+        // `timeout` parameter, which Azure caps per operation; `deadlineMs` bounds the client.
         retryDelayInMs: net.retryDelayMs ?? 1000,
         maxRetryDelayInMs: net.maxRetryDelayMs ?? 15_000,
       },
@@ -98,7 +99,7 @@ export class AzureBlobBackend implements VaultBackend {
       }
       return body;
     } catch (err) {
-      if (r && isStatus(err, 416)) throw rangePastEnd(r, NaN, key, this.description);
+      if (r && isStatus(err, 416)) throw rangePastEnd(r, undefined, key, this.description);
       throw this.mapError(err, `reading ${key}`, key);
     }
   }

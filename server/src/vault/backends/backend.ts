@@ -155,7 +155,8 @@ export function checkRange(range: ByteRange | undefined, key: string, backend: s
   return { offset, length };
 }
 
-export function rangePastEnd(range: ByteRange, size: number, key: string, backend: string): VaultError {
+export function rangePastEnd(range: ByteRange, size: number | undefined, key: string, backend: string): VaultError {
+  const known = size === undefined || Number.isNaN(size) ? '' : ` (${size} bytes)`;
   return new VaultError('invalid',
-    `range ${range.offset}+${range.length} lies past the end of ${key} (${size} bytes) in ${backend}`, { backend, key });
+    `range ${range.offset}+${range.length} lies past the end of ${key}${known} in ${backend}`, { backend, key });
 }

@@ -8,9 +8,12 @@ import { VaultError } from './backend.js';
 export interface NetworkOptions {
   /** Attempts per request, including the first (default 4). */
   maxAttempts?: number;
-  /** Time allowed for one attempt, in ms (default 300 000: big packs on slow links). */
+  /**
+   * Time allowed for one attempt, in ms (default 300 000: big packs on slow
+   * links). Azure: the whole operation is bounded by maxAttempts × this + delays.
+   */
   requestTimeoutMs?: number;
-  /** First retry delay in ms (default 1000), doubling up to maxRetryDelayMs (default 15 000). */
+  /** First retry delay in ms (default 1000), doubling up to maxRetryDelayMs (default 15 000). Azure only. */
   retryDelayMs?: number;
   maxRetryDelayMs?: number;
   /** Connection attempt timeout in ms (S3 only; default 10 000). */

@@ -144,7 +144,7 @@ export class S3Backend implements VaultBackend {
       }
       return body;
     } catch (err) {
-      if (r && status(err) === 416) throw rangePastEnd(r, NaN, key, this.description);
+      if (r && status(err) === 416) throw rangePastEnd(r, undefined, key, this.description);
       throw this.mapError(err, `reading ${key}`, key);
     }
   }
