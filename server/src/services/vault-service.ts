@@ -16,6 +16,7 @@
  * At most one upload or purge runs per vault at a time (the format relies
  * on it, docs/vault-format.md §9): they queue on a per-vault lock.
  */
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Catalog, Vault as VaultRecord, VaultPointRecord, VaultTarget } from '../catalog/index.js';
 import type { ChunkStore } from '../chunk-store/index.js';
@@ -181,6 +182,8 @@ export class VaultService {
       // Points imported before the failure go with the row (an attach can simply be rerun).
       for (const p of await this.catalog.listVaultPoints({ vaultId: row.id, state: 'all' }).catch(() => [])) await this.catalog.removeVaultPoint(p.pointId).catch(() => undefined);
       await this.catalog.deleteVault(row.id).catch(() => undefined);
+      // The key may have been saved before the failure (e.g. the vault was attached already): it goes too.
+      await fsp.rm(this.stateDir(row.id), { recursive: true, force: true }).catch(() => undefined);
       throw asStrataError(err);
     }
   }
