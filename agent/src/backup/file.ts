@@ -159,8 +159,21 @@ async function readChunks(ctx: RunContext, fh: FileHandle, st: BigIntStats, hash
     const cuts = await p.cuts;
     posted.shift();
     held.push(p.block);
-    const chunks = chunker.pushCuts(p.buf, cuts.ends);
-    for (let k = 0; k < chunks.length; k++) await offerHashed(ctx, chunks[k]!, cuts.hashes.subarray(32 * k, 32 * k + 32), hashes, hint, p.block);
+    // A chunk spanning blocks is copied into a pool region when one is free (no fresh Buffer to collect).
+    let joined: Region | null = null;
+    const chunks = chunker.pushCuts(p.buf, cuts.ends, (n) => {
+      joined = n <= pool.blockSize ? pool.tryTake(n) : null;
+      return joined ? joined.buf : Buffer.allocUnsafe(n);
+    });
+    const jb = (joined as Region | null)?.block ?? null;
+    try {
+      for (let k = 0; k < chunks.length; k++) {
+        const c = chunks[k]!;
+        await offerHashed(ctx, c, cuts.hashes.subarray(32 * k, 32 * k + 32), hashes, hint, jb && c.buffer === jb.buf.buffer ? jb : p.block);
+      }
+    } finally {
+      jb?.release(); // the chunk took its own reference
+    }
     if (chunks.length) held = keepLast(held);
     if (chunker.pending === 0) held = keepLast(held, 0);
   };

@@ -93,9 +93,10 @@ export class Chunker {
    * Like push(), with the cut points already known (ends within `buf`, in
    * order, from a chunking worker: hash-worker.ts): returns the same chunks
    * push() would, as views or (spanning pushes) joined copies. The gear hash
-   * is not computed; do not mix with push() on one stream.
+   * is not computed; do not mix with push() on one stream. `alloc(n)`: where
+   * a joined chunk (only ever the first one returned) is copied to; default a fresh Buffer.
    */
-  pushCuts(buf: Buffer, ends: ArrayLike<number>): Buffer[] {
+  pushCuts(buf: Buffer, ends: ArrayLike<number>, alloc?: (n: number) => Buffer): Buffer[] {
     const out: Buffer[] = [];
     let len = this.len;
     let start = 0;
@@ -103,7 +104,7 @@ export class Chunker {
       const cut = ends[k]!;
       if (cut <= start || cut > buf.length) throw new RangeError(`chunk end ${cut} out of order in a ${buf.length}-byte block`);
       const piece = buf.subarray(start, cut);
-      out.push(len === 0 ? piece : this.joinWith(piece, len));
+      out.push(len === 0 ? piece : this.joinWith(piece, len, alloc));
       len = 0;
       start = cut;
     }
@@ -131,11 +132,14 @@ export class Chunker {
   }
 
   /** The earlier pieces plus `piece` as one Buffer: the only copy the chunker makes. */
-  private joinWith(piece: Buffer, earlier: number): Buffer {
+  private joinWith(piece: Buffer, earlier: number, alloc?: (n: number) => Buffer): Buffer {
     const parts = this.parts;
     parts.push(piece);
-    const joined = Buffer.concat(parts, earlier + piece.length);
     this.parts = [];
+    if (!alloc) return Buffer.concat(parts, earlier + piece.length);
+    const joined = alloc(earlier + piece.length);
+    let at = 0;
+    for (const p of parts) at += p.copy(joined, at);
     return joined;
   }
 }
