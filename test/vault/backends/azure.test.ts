@@ -4,7 +4,10 @@
  * a missing container, and account-URL + key configs.
  */
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openVaultBackend, type VaultBackend } from '../../../server/src/vault/backends/index.js';
 import { startAzurite, type Azurite } from '../../helpers/azurite.js';
@@ -103,6 +106,31 @@ describe('azure blob vault: a server that accepts connections but never answers'
     } finally {
       for (const s of held) s.destroy();
       silent.close();
+    }
+  });
+});
+
+describe('azurite helper: a restart on the same folder and port keeps the blobs', () => {
+  it('serves the same objects after stop() and a new start (for resume tests)', async (ctx) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-azurite-'));
+    let az: Azurite | null = null;
+    try {
+      az = await startAzurite({ location: dir }).catch((e) => {
+        skipOrFail('Azurite (Azure Blob emulator)', (e as Error).message.split('\n')[0]!);
+        return null;
+      });
+      if (!az) return ctx.skip();
+      const config = { kind: 'azure', connectionString: az.connectionString, container: 'vault', createContainer: true, network: FAST };
+      const data = randomBytes(300_000);
+      const b = await openVaultBackend(config);
+      await b.put('packs/p1', data);
+      await az.stop();
+      await expectVaultError(b.get('packs/p1'), 'unreachable');
+      az = await startAzurite({ location: dir, port: az.port });
+      expect(sha(await b.get('packs/p1'))).toBe(sha(data));
+    } finally {
+      await az?.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

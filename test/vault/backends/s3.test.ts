@@ -6,6 +6,7 @@
  */
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -99,6 +100,27 @@ describe('s3 vault: configuration, credentials and conditional puts', () => {
     await expectVaultError(checked.put('cp/k', Buffer.from('three'), { ifAbsent: true }), 'conflict');
     await b.close();
     await checked.close();
+  });
+});
+
+describe('s3rver helper: a restart on the same folder and port keeps the objects', () => {
+  it('serves the same objects after stop({ keep }) and a new start (for resume tests)', async (ctx) => {
+    let s3 = await tryStart();
+    if (!s3) return ctx.skip();
+    const { directory, port } = s3;
+    try {
+      const b = await openVaultBackend({ ...s3.config, network: FAST });
+      const data = randomBytes(300_000);
+      await b.put('packs/p1', data);
+      await s3.stop({ keep: true });
+      await expectVaultError(b.get('packs/p1'), 'unreachable');
+      s3 = await startS3Server({ directory, port });
+      expect(sha(await b.get('packs/p1'))).toBe(sha(data));
+      await b.close?.();
+    } finally {
+      await s3.stop();
+      fs.rmSync(directory, { recursive: true, force: true });
+    }
   });
 });
 
