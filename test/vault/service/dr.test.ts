@@ -27,7 +27,9 @@ async function lostServer() {
   return { target, points, agents, sources, raws: new Map([...p1.raws, ...p2.raws, ...p3.raws]) };
 }
 
-describe.each([['sqlite'], ...(PG ? [['postgres']] : [])] as const)('vault attach on a brand-new server [%s]', (engine) => {
+const ENGINES: ('sqlite' | 'postgres')[] = PG ? ['sqlite', 'postgres'] : ['sqlite'];
+
+describe.each(ENGINES)('vault attach on a brand-new server [%s]', (engine) => {
   it('a wrong passphrase is refused clearly and leaves nothing; the right one lists every point, recreates agents and sources, and reads chunks', async () => {
     const lost = await lostServer();
     const b = await server({ engine });
