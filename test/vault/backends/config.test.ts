@@ -44,6 +44,21 @@ describe('vault backend config', () => {
     await m.close?.();
   });
 
+  it("maps a host name that does not resolve to 'unreachable' (Azure and S3)", async () => {
+    const network = { maxAttempts: 1, requestTimeoutMs: 5000, connectTimeoutMs: 5000 };
+    const a = await openVaultBackend({
+      kind: 'azure', accountUrl: 'http://strata-test.invalid/acct', accountKey: Buffer.from('k').toString('base64'), container: 'vault',
+      network: { maxAttempts: 1, requestTimeoutMs: 5000 },
+    });
+    const s = await openVaultBackend({ ...s3, endpoint: 'http://strata-test.invalid:9000', forcePathStyle: true, network });
+    for (const b of [a, s]) {
+      const e = await expectVaultError(b.get('k'), 'unreachable');
+      expect(e.message).toContain('strata-test.invalid');
+      expect(e.transient).toBe(true);
+      await b.close?.();
+    }
+  });
+
   const bad: Array<[string, unknown, RegExp]> = [
     ['not an object', 'local', /expected an object/],
     ['null', null, /expected an object/],
