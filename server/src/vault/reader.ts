@@ -15,7 +15,11 @@ import { openBlob, packKey } from './pack-format.js';
 import { withRetry } from './transfer.js';
 import type { Vault } from './vault.js';
 
+const SYNC_INTERVAL_MS = 30_000;
+
 export class VaultReader {
+  private syncedAt: number | undefined;
+
   /** `known` locates chunks; after a disaster, fill it with known.rebuild(vault) first. */
   constructor(readonly vault: Vault, readonly known: KnownChunks) {
     if (known.vaultId !== vault.id) throw new Error(`known chunks of vault ${known.vaultId} given for vault ${vault.id}`);
@@ -102,7 +106,13 @@ export class VaultReader {
     const id = this.vault.chunkId(sha256);
     let loc = this.known.get(id);
     if (!loc) {
-      await this.known.sync(this.vault, signal);
+      // Another server process may have added packs since we loaded the log: look once more,
+      // but list `index/` at most every SYNC_INTERVAL_MS however many chunks a restore misses.
+      const now = this.vault.clock.now();
+      if (this.syncedAt === undefined || now - this.syncedAt >= SYNC_INTERVAL_MS) {
+        this.syncedAt = now;
+        await this.known.sync(this.vault, signal);
+      }
       loc = this.known.get(id);
       if (!loc) throw new VaultChunkNotFoundError(this.vault.description, sha256.toString('hex'));
     }
