@@ -152,13 +152,15 @@ export class VaultService {
     const immutable = checkImmutable(input.immutable);
     if (await this.catalog.getVaultByName(name)) throw conflict(`vault '${name}' already exists`);
     // The row reserves the name while the (slow, remote) set-up runs; it goes if the set-up fails.
+    // createContainer / createBucket apply now, not at every later open (which must do no network I/O,
+    // or a dead primary would keep the secondary from being read).
     const row = await this.catalog.createVault({
-      name, kind: target.kind, config: target.config, secondary, redundancy, softDeleteDays, immutable,
+      name, kind: target.kind, config: oneShotStripped(target).config, secondary: secondary && oneShotStripped(secondary), redundancy, softDeleteDays, immutable,
       state: mode === 'create' ? 'creating' : 'attaching',
     });
     let handle: OpenVault | undefined;
     try {
-      const { primary, secondary: sec, backend } = await this.backends(row);
+      const { primary, secondary: sec, backend } = await this.backends(row, target, secondary);
       try {
         const a = await attachVault(backend, passphrase, this.stateDir(row.id), { ...this.o.vaultOptions, create: mode === 'create' });
         handle = { record: row, vault: a.vault, known: a.known, primary, secondary: sec };
@@ -196,10 +198,15 @@ export class VaultService {
     });
   }
 
-  private async backends(v: VaultRecord): Promise<{ primary: VaultBackend; secondary: VaultBackend | null; backend: VaultBackend }> {
-    const primary = await openVaultBackend(backendConfig({ kind: v.kind, config: v.config }));
-    if (!v.secondary) return { primary, secondary: null, backend: primary };
-    const secondary = await openVaultBackend(backendConfig(v.secondary as VaultTarget));
+  /** Open the vault's targets (as stored, or as given at set-up); the mirror when there is a secondary. */
+  private async backends(v: VaultRecord, first?: VaultTarget, second?: VaultTarget | null): Promise<{ primary: VaultBackend; secondary: VaultBackend | null; backend: VaultBackend }> {
+    const primary = await openVaultBackend(backendConfig(first ?? { kind: v.kind, config: v.config }));
+    const secTarget = second === undefined ? v.secondary : second;
+    if (!secTarget) return { primary, secondary: null, backend: primary };
+    const secondary = await openVaultBackend(backendConfig(secTarget)).catch(async (err) => {
+      await primary.close?.();
+      throw err;
+    });
     const log = this.o.log;
     return {
       primary, secondary,
@@ -432,6 +439,12 @@ export class VaultService {
       await h?.vault.backend.close?.().catch(() => undefined);
     }
   }
+}
+
+/** The target without its one-shot options (create the container / bucket). */
+function oneShotStripped(t: VaultTarget): VaultTarget {
+  const { createContainer: _c, createBucket: _b, ...config } = t.config;
+  return { kind: t.kind, config };
 }
 
 function zero(): UploadProgress {
