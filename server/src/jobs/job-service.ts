@@ -194,8 +194,9 @@ export class JobService {
       } catch (e) {
         const msg = (e as Error).message;
         final = { state: cancelled ? 'cancelled' : 'failed', errorMessage: msg };
-        // Worth a retry: a transient error, or the agent is gone (disconnected mid-job).
-        transient = !cancelled && (isTransient(e) || (!!job.agentId && !this.gateway.isOnline(job.agentId)));
+        // Worth a retry: a transient error, or the agent of an agent-side job is gone (disconnected mid-job).
+        const agentSide = job.type === 'backup' || job.type === 'restore';
+        transient = !cancelled && (isTransient(e) || (agentSide && !!job.agentId && !this.gateway.isOnline(job.agentId)));
         if (!(e instanceof StrataError) || e.kind !== 'invalid') this.log.warn({ jobId: job.id, type: job.type, err: msg }, 'job failed');
       }
       clearInterval(timer);
