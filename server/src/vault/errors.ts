@@ -80,6 +80,14 @@ export class VaultUploadAbortedError extends VaultCoreError {
   }
 }
 
+export class VaultPointTooLargeError extends VaultCoreError {
+  constructor(readonly vault: string, readonly pointId: string, max: number) {
+    super('VAULT_POINT_TOO_LARGE',
+      `recovery point ${pointId} references more than ${max} chunks, the most vault format version 1 records for one point (vault ${vault})`,
+      'invalid');
+  }
+}
+
 /** Local state (known-chunks log, key file) that cannot be used. */
 export class VaultStateError extends VaultCoreError {
   constructor(readonly file: string, reason: string) {

@@ -53,6 +53,6 @@ export { systemClock, Throttle, withRetry, workHoursLimit } from './transfer.js'
 export type { Clock, LimitFor, RetryOptions } from './transfer.js';
 export {
   VaultChunkNotFoundError, VaultCorruptError, VaultExistsError, VaultFormatError, VaultKeyMismatchError,
-  VaultNotInitializedError, VaultPassphraseTooShortError, VaultPointNotFoundError, VaultStateError,
+  VaultNotInitializedError, VaultPassphraseTooShortError, VaultPointNotFoundError, VaultPointTooLargeError, VaultStateError,
   VaultUploadAbortedError, VaultWrongPassphraseError,
 } from './errors.js';

@@ -9,10 +9,11 @@
  */
 import type { ChunkIn } from '../chunk-store/index.js';
 import { zstd } from './compression.js';
-import { VaultUploadAbortedError } from './errors.js';
+import { VaultPointTooLargeError, VaultUploadAbortedError } from './errors.js';
+import { IdList, MAX_POINT_CHUNKS } from './id-set.js';
 import { BlobCompression, ObjectType, PACK_TARGET_DEFAULT, PACK_TARGET_MAX, PACK_TARGET_MIN } from './format.js';
 import type { KnownChunks } from './known-chunks.js';
-import { checkPointInput, encodePoint, encodeRefs, pointKey, refsKey, type VaultPoint, type VaultPointInput } from './manifest.js';
+import { checkPointInput, encodePoint, pointKey, refsKey, type VaultPoint, type VaultPointInput } from './manifest.js';
 import { PackBuilder } from './pack-format.js';
 import { PackSender } from './pack-sender.js';
 import { type Clock, type LimitFor, type RetryOptions, Throttle, withRetry } from './transfer.js';
@@ -24,9 +25,9 @@ export interface ChunkSource {
 }
 
 export interface UploadProgress {
-  /** Distinct chunks of the point looked at so far. */
+  /** References of the point looked at so far (a ref list from the store has no repeats). */
   chunksSeen: number;
-  /** Of those, chunks the vault already held (not sent). */
+  /** Of those, chunks the vault already held or this upload already queued (not sent again). */
   chunksSkipped: number;
   /** Chunks in packs whose index is durable in the vault. */
   chunksSent: number;
@@ -143,8 +144,9 @@ async function sendPoint(
     report();
   });
   const stop = () => signal?.aborted || sender.failure !== undefined;
-  const seen = new Set<string>();
-  const ids: Buffer[] = [];
+  const ids = new IdList();
+  /** Chunks queued in this upload and not yet in an indexed pack (so a repeated ref is not packed twice). */
+  const queued = new Set<string>();
   let builder = new PackBuilder(vault.keys);
   let batch: { cid: Buffer; hash: Buffer }[] = [];
   const packBatch = async () => {
@@ -164,13 +166,15 @@ async function sendPoint(
       if (stop()) break;
       const hash = Buffer.isBuffer(h) ? h : Buffer.from(h.buffer, h.byteOffset, h.byteLength);
       const cid = vault.chunkId(hash);
-      const k = cid.toString('latin1');
-      if (seen.has(k)) continue;
-      seen.add(k);
       ids.push(cid);
+      if (ids.length > MAX_POINT_CHUNKS) throw new VaultPointTooLargeError(vault.description, id, MAX_POINT_CHUNKS);
       progress.chunksSeen++;
-      if (known.has(cid)) progress.chunksSkipped++;
-      else if (batch.push({ cid, hash }) >= READ_BATCH) await packBatch();
+      const k = cid.toString('latin1');
+      if (known.has(cid) || queued.has(k)) progress.chunksSkipped++;
+      else {
+        queued.add(k);
+        if (batch.push({ cid, hash }) >= READ_BATCH) await packBatch();
+      }
       if (progress.chunksSeen % 4096 === 0) report();
     }
     if (batch.length > 0 && !stop()) await packBatch();
@@ -182,16 +186,16 @@ async function sendPoint(
   await sender.drain();
 
   // 4. Every new chunk is in an indexed pack: refs, then the manifest (LAST).
-  ids.sort(Buffer.compare);
+  const refs = ids.toRefsPayload();
   const point: VaultPoint = {
     id, dataSourceId: o.point.dataSourceId, agentId: o.point.agentId, createdAt: o.point.createdAt,
-    uploadedAt: new Date(clock.now()), root: o.point.root, chunks: ids.length, refsKey: refsKey(id),
+    uploadedAt: new Date(clock.now()), root: o.point.root, chunks: refs.count, refsKey: refsKey(id),
     files: o.point.files ?? 0, dirs: o.point.dirs ?? 0, bytes: o.point.bytes ?? 0,
     parentPointId: o.point.parentPointId ?? null, extra: o.point.extra ?? {},
   };
-  await put(refsKey(id), vault.seal(ObjectType.Refs, refsKey(id), encodeRefs(ids)));
+  await put(refsKey(id), vault.seal(ObjectType.Refs, refsKey(id), refs.payload));
   if (signal?.aborted) throw aborted();
   await put(pointKey(id), vault.seal(ObjectType.Point, pointKey(id), encodePoint(point)));
   report();
-  return { chunks: ids.length, packsSynced, point };
+  return { chunks: refs.count, packsSynced, point };
 }

@@ -123,3 +123,28 @@ describe('uploadPoint', () => {
     fb.transientFailures = 0;
   });
 });
+
+describe('point refs', () => {
+  it('repeated refs in any order are sent once and recorded once, sorted', async () => {
+    const { IdList } = await import('../../../server/src/vault/id-set.js');
+    const { decodeRefs } = await import('../../../server/src/vault/manifest.js');
+    const l = new IdList();
+    const ids = Array.from({ length: 5000 }, (_, i) => Buffer.alloc(32, i % 251));
+    for (const id of ids) l.push(id);
+    const { payload, count } = l.toRefsPayload();
+    expect(count).toBe(251);
+    const back = decodeRefs(payload);
+    expect(Array.isArray(back) && back.map((b) => b[0])).toEqual(Array.from({ length: 251 }, (_, i) => i));
+
+    const store = await openStore();
+    const chunks = Array.from({ length: 6 }, () => makeChunk(3000));
+    for (const c of chunks) await store.put(c.chunk);
+    await store.flush();
+    const { vault } = await freshVault();
+    const known = await openKnown(vault);
+    const refs = [...chunks, ...chunks.slice(2), chunks[0]].map((c) => c.chunk.hash);
+    const r = await uploadPoint({ vault, known, store, point: pointInput('dup', []), refs });
+    expect(r).toMatchObject({ chunks: 6, chunksSent: 6, chunksSeen: 11, chunksSkipped: 5 });
+    expect((await new VaultReader(vault, known).pointRefs('dup')).length).toBe(6);
+  });
+});
