@@ -4,7 +4,7 @@
  * protobuf frames validated on the way in, and send backpressure.
  */
 import { WebSocket } from 'ws';
-import { decodeFrame, encodeFrame, ProtocolError, SERVER_SENDS, type Frame } from '@strata/protocol';
+import { decodeFrame, encodeFrame, FrameBufferPool, ProtocolError, SERVER_SENDS, type Frame } from '@strata/protocol';
 
 /** Bytes queued in the socket before send() waits: enough to keep loopback/LAN busy, small enough for the memory budget. */
 const HIGH_WATER = 4 * 1024 * 1024;
@@ -16,6 +16,8 @@ export class Link {
   private closeHandlers = new Set<(why: string) => void>();
   private waiting: Array<() => void> = [];
   closedReason: string | null = null;
+  /** Chunk batch frames (~1 MiB, see uplink.ts) are encoded into these; HIGH_WATER bounds how many are out. */
+  private readonly frames = new FrameBufferPool(1280 * 1024, 6);
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data, isBinary) => {
@@ -70,7 +72,14 @@ export class Link {
   /** Sends a frame; resolves once the socket's buffer is below the high-water mark. */
   async send(frame: Frame): Promise<void> {
     if (this.closedReason) throw new Error(this.closedReason);
-    this.ws.send(encodeFrame(frame), { binary: true });
+    let release = (): void => {};
+    const data = encodeFrame(frame, (n) => {
+      const t = this.frames.take(n);
+      release = t.release;
+      return t.buf;
+    });
+    // The buffer goes back once the socket has taken the bytes (or failed to).
+    this.ws.send(data, { binary: true }, () => release());
     while (this.ws.bufferedAmount > HIGH_WATER && !this.closedReason) {
       await new Promise<void>((r) => { this.waiting.push(r); setTimeout(r, 5); });
     }

@@ -8,8 +8,9 @@ import { encodeChunkBatchFrame } from './fast-batch.js';
 
 const DEFAULTS = { longs: Number, enums: Number, bytes: Buffer, defaults: true, arrays: true, oneofs: true } as const;
 
-export function encodeFrame(frame: Frame): Uint8Array {
-  if (frame.kind === 'chunkBatch') return encodeChunkBatchFrame(frame.body);
+/** `alloc(n)`: where a chunk batch frame of n bytes is written (see FrameBufferPool); other frames are small. */
+export function encodeFrame(frame: Frame, alloc?: (n: number) => Buffer): Uint8Array {
+  if (frame.kind === 'chunkBatch') return encodeChunkBatchFrame(frame.body, alloc);
   return FrameType.encode(FrameType.fromObject({ [frame.kind]: frame.body })).finish();
 }
 

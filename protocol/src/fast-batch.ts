@@ -30,7 +30,8 @@ function writeVarint(buf: Buffer, pos: number, v: number): number {
 const chunkBodySize = (hashLen: number, compression: number, rawSize: number, dataLen: number) =>
   1 + varintSize(hashLen) + hashLen + 1 + varintSize(compression) + 1 + varintSize(rawSize) + 1 + varintSize(dataLen) + dataLen;
 
-export function encodeChunkBatchFrame(b: ChunkBatch): Uint8Array {
+/** `alloc(n)`: where the n-byte frame is written (default a fresh Buffer). */
+export function encodeChunkBatchFrame(b: ChunkBatch, alloc: (n: number) => Buffer = Buffer.allocUnsafe): Uint8Array {
   const jobId = Buffer.from(b.jobId, 'utf8');
   let body = 1 + varintSize(jobId.length) + jobId.length + 1 + varintSize(b.batchId);
   const sizes = new Array<number>(b.chunks.length);
@@ -40,7 +41,7 @@ export function encodeChunkBatchFrame(b: ChunkBatch): Uint8Array {
     sizes[i] = s;
     body += 1 + varintSize(s) + s;
   }
-  const out = Buffer.allocUnsafe(1 + varintSize(body) + body);
+  const out = alloc(1 + varintSize(body) + body);
   let p = 0;
   out[p++] = FRAME_CHUNK_BATCH_TAG;
   p = writeVarint(out, p, body);

@@ -7,6 +7,7 @@ export * from './constants.js';
 export * from './messages.js';
 export * from './errors.js';
 export { encodeFrame, decodeFrame } from './codec.js';
+export { FrameBufferPool } from './frame-pool.js';
 export { encodeTree, decodeTree } from './tree.js';
 export { negotiateVersion } from './version.js';
 export { formatEnrollmentToken, parseEnrollmentToken, helloSignedBytes } from './identity.js';

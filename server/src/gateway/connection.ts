@@ -7,7 +7,7 @@
  */
 import type { WebSocket } from 'ws';
 import {
-  AGENT_SENDS, decodeFrame, encodeFrame, ErrorCode, MAX_FRAME_BYTES, ProtocolError, type Frame,
+  AGENT_SENDS, decodeFrame, encodeFrame, ErrorCode, FrameBufferPool, MAX_FRAME_BYTES, ProtocolError, type Frame,
 } from '@strata/protocol';
 import type { Logger } from '../log.js';
 
@@ -38,6 +38,8 @@ export class AgentConnection {
   private reads: Lane = { frames: [], active: 0, limit: READ_LANE_LIMIT };
   private closed = false;
   private handler: FrameHandler = () => {};
+  /** Restore replies (~1 MiB chunk batches) are encoded into these, and reused once written. */
+  private readonly frames = new FrameBufferPool(1280 * 1024, 6);
   readonly closedPromise: Promise<void>;
   private resolveClosed!: () => void;
 
@@ -58,7 +60,16 @@ export class AgentConnection {
 
   send(frame: Frame): Promise<void> {
     if (!this.isOpen) return Promise.reject(new Error('connection closed'));
-    return new Promise((resolve, reject) => this.ws.send(encodeFrame(frame), { binary: true }, (err) => (err ? reject(err) : resolve())));
+    let release = (): void => {};
+    const data = encodeFrame(frame, (n) => {
+      const t = this.frames.take(n);
+      release = t.release;
+      return t.buf;
+    });
+    return new Promise((resolve, reject) => this.ws.send(data, { binary: true }, (err) => {
+      release();
+      if (err) reject(err); else resolve();
+    }));
   }
 
   /** Sends an Error frame, logs why, and closes. Safe to call twice. */
