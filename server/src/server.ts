@@ -8,6 +8,7 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
+import { AlertMonitor, type MonitorOptions } from './alerts/index.js';
 import { createApp } from './api/app.js';
 import { ChunkStore } from './chunk-store/index.js';
 import { openCatalog, type Catalog } from './catalog/index.js';
@@ -56,6 +57,8 @@ export interface ServerOptions {
   queue?: Partial<QueueOptions>;
   /** Daily garbage collection at this local 'HH:MM' (default '03:00'); null: none scheduled. */
   gcTime?: string | null;
+  /** The alert monitor's settings (interval, thresholds, notifier); false: no monitor. */
+  alerts?: false | Partial<Pick<MonitorOptions, 'intervalMs' | 'thresholds' | 'serverName' | 'notifier'>>;
 }
 
 export interface RunningServer {
@@ -71,6 +74,8 @@ export interface RunningServer {
   scheduler: Scheduler;
   queue: JobQueue;
   protection: ProtectionService;
+  /** Null when started with alerts: false. */
+  alerts: AlertMonitor | null;
   /** For tests and in-process tools; the API goes through the same objects. */
   catalog: Catalog;
   store: ChunkStore;
@@ -105,7 +110,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     policyChanged: async (id: string) => protection?.protection.policyChanged(id),
     groupChanged: async (id: string) => protection?.protection.groupChanged(id),
   };
-  const testHooks = opts.testHooks && clock instanceof TestClock ? { clock, tick: () => protection!.scheduler.tick() } : undefined;
+  const alerts = opts.alerts === false ? null : new AlertMonitor({ catalog, clock, isAgentOnline: (id) => gateway.isOnline(id), dataDir, log, ...opts.alerts });
+  const testHooks = opts.testHooks && clock instanceof TestClock ? {
+    clock,
+    // What real time would have done: the scheduler's tick, and the alert monitor's check.
+    tick: async () => {
+      const report = await protection!.scheduler.tick();
+      await alerts?.checkNow();
+      return report;
+    },
+  } : undefined;
   const app = createApp({ catalog, store, gateway, jobs, adminToken, tlsFingerprint: tls?.fingerprint ?? null, dataDir, timeZone, protection: hooks }, log, { testHooks });
   const server = tls ? https.createServer({ key: tls.key, cert: tls.cert, ciphers: TLS_CIPHERS, honorCipherOrder: true }, app.callback()) : http.createServer(app.callback());
   server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
@@ -133,15 +147,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     throw e;
   }
   const p = protection;
+  alerts?.start();
+  // A job's end may raise (job failed) or resolve (missed SLA) an alert: check at once.
+  if (alerts) jobs.onEnded(() => void alerts.checkNow().catch(() => {}));
   return {
     url, agentUrl, adminToken, adminTokenFile: adminTokenPath(dataDir), jobs, catalog, store,
-    clock, timeZone, scheduler: p.scheduler, queue: p.queue, protection: p.protection,
+    clock, timeZone, scheduler: p.scheduler, queue: p.queue, protection: p.protection, alerts,
     certFingerprint: tls?.fingerprint ?? null, certFile: tls ? path.join(dataDir, 'tls', 'cert.pem') : null,
     async close() {
       await p.stop();
       await jobs.close();
       // Cancelled jobs end promptly; their endings are recorded before the catalog closes.
       await Promise.race([p.queue.idle(), new Promise((r) => setTimeout(r, 5000).unref())]);
+      await alerts?.stop();
       await gateway.close();
       server.closeAllConnections?.();
       await new Promise<void>((r) => server.close(() => r()));

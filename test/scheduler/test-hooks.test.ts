@@ -41,6 +41,16 @@ describe('POST /api/v1/test/clock', () => {
     expect(agent.createdAt.toISOString()).toBe('2026-01-01T00:01:30.000Z');
   });
 
+  it('also runs the alert monitor check: a failed job is an alert at the next tick', async () => {
+    const call = await start(true);
+    await call('POST', '/test/clock', { set: '2026-01-01T00:00:00Z' });
+    const job = await srv!.catalog.createJob({ type: 'gc', state: 'running' });
+    await srv!.catalog.finishJob(job.id, 'failed', { errorMessage: 'disk on fire' });
+    expect(await srv!.catalog.listAlerts({ state: 'active' })).toEqual([]);
+    await call('POST', '/test/clock', { advanceMs: 1000 });
+    expect(await srv!.catalog.listAlerts({ state: 'active' })).toEqual([expect.objectContaining({ kind: 'job-failed', key: `job-failed:job:${job.id}` })]);
+  });
+
   it('needs the admin credential and a valid body', async () => {
     const call = await start(true);
     expect((await call('POST', '/test/clock', { advanceMs: 1 }, null)).status).toBe(401);
