@@ -99,8 +99,10 @@ export class KnownChunks {
     }
     k.fh = await fsp.open(k.file, 'r+');
     if (data && good < data.length) {
+      // A torn or damaged record: its pack (and any after it) is in the vault but no longer here.
       await k.fh.truncate(good);
       await k.fh.datasync();
+      k.needsSync = true;
     }
     if (await fsp.access(k.dirtyFile).then(() => true, () => false)) {
       k.dirty = true;

@@ -44,6 +44,7 @@ describe('known chunks', () => {
     await fsp.truncate(known.file, size - 5);
     const k = await openKnown(vault, known.dir);
     expect(k.packCount).toBe(known.packCount - 1);
+    expect(k.needsSync).toBe(true);
     expect(k.chunkCount).toBeLessThan(all.size);
     expect((await fsp.stat(known.file)).size).toBeLessThan(size - 5);
     for (const [hex, l] of k.entries()) expect(all.get(hex)).toEqual(l);
