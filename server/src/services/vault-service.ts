@@ -300,11 +300,11 @@ export class VaultService {
     }
     if (point.location === 'vault') throw invalid(`recovery point ${pointId} is no longer on the server's disk: nothing to upload`);
     return this.locked(rec.id, async () => {
-      const h = await this.open(rec.id);
       const [agent, source] = await Promise.all([this.catalog.getAgent(point.agentId), this.catalog.getDataSource(point.dataSourceId)]);
       const refs = await this.o.store.refs.open(pointId);
       let r;
       try {
+        const h = await this.open(rec.id);
         r = await libUploadPoint({
           ...this.o.upload, vault: h.vault, known: h.known, store: this.o.store, refs: refs.iterate(), signal: o.signal, onProgress: o.onProgress,
           point: {
@@ -319,7 +319,8 @@ export class VaultService {
           },
         });
       } catch (err) {
-        if (isVaultError(err, 'unreachable')) await this.raiseUnreachable(rec, err as Error);
+        const cause = (err as { cause?: unknown }).cause;
+        if (isVaultError(err, 'unreachable') || isVaultError(cause, 'unreachable')) await this.raiseUnreachable(rec, err as Error);
         throw asStrataError(err);
       } finally {
         refs.close();
