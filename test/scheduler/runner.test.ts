@@ -27,7 +27,7 @@ afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
 
-async function setup() {
+async function setup(opts: { busyCheck?: boolean } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'strata-runner-'));
   const clock = new TestClock('2026-04-01T08:00:00Z');
   const catalog = await openCatalog({ dataDir: dir, clock });
@@ -41,7 +41,7 @@ async function setup() {
     catalog, jobs,
     startUpload: (t) => jobs.startServerJob('upload', {}, () => uploadWork(), { queuedJobId: t.jobId, dataSourceId: t.dataSourceId }),
   });
-  const queue = new JobQueue(runner, { clock, isAgentOnline: (id) => gateway.isOnline(id), isSourceBusy: (id) => jobs.isBusy(id) }, { offlineWaitMs: 10 * MIN, backoffBaseMs: MIN });
+  const queue = new JobQueue(runner, { clock, isAgentOnline: (id) => gateway.isOnline(id), isSourceBusy: (id) => opts.busyCheck !== false && jobs.isBusy(id) }, { offlineWaitMs: 10 * MIN, backoffBaseMs: MIN });
   jobs.setQueuedCanceller((id, reason) => queue.cancelWaiting(id, reason));
   const agent = await catalog.createAgent({ name: 'web01', hostname: 'web01', publicKey: SAMPLE_KEY });
   const source = await catalog.createDataSource({ agentId: agent.id, name: 'docs', paths: ['/docs'] });
@@ -103,6 +103,19 @@ describe('queue over JobService', () => {
     expect(await t.catalog.getJob(retry!.id)).toMatchObject({ state: 'failed', errorMessage: 'this one is permanent' });
     expect(await t.catalog.listJobs({ type: 'upload' })).toHaveLength(2);
     expect(t.queue.list()).toEqual([]);
+  });
+
+  it('a manual job that takes the source between the check and the start leaves the queued row waiting', async () => {
+    const t = await setup({ busyCheck: false });
+    let release!: () => void;
+    const manual = await t.jobs.startServerJob('verify', {}, () => new Promise((r) => (release = () => r({}))), { dataSourceId: t.source.id });
+    const id = await t.enqueue('upload');
+    await t.queue.pump();
+    await t.queue.idle();
+    expect((await t.catalog.getJob(id))!.state).toBe('queued');
+    expect(t.queue.list()).toMatchObject([{ jobId: id, attempt: 1, state: 'waiting' }]);
+    release();
+    expect((await t.jobs.whenEnded(manual.id)).job!.state).toBe('succeeded');
   });
 
   it('an admin cancels a queued row through JobService.cancel', async () => {

@@ -31,8 +31,9 @@ export class CatalogTaskRunner implements TaskRunner {
       job = task.kind === 'backup' ? await this.d.jobs.startBackup(task.dataSourceId, { queuedJobId: task.jobId }) : await this.d.startUpload(task);
     } catch (e) {
       const message = (e as Error).message;
-      // Refused before it began (agent gone since the check, store busy): the row is still queued.
-      if (isTransient(e)) return { ok: false, transient: true, message, notStarted: true };
+      // Refused before it began (agent gone since the check, store busy, a manual job took the
+      // source in between): the row is still queued and waits its turn again.
+      if (isTransient(e) || this.d.jobs.isBusy(task.dataSourceId)) return { ok: false, transient: true, message, notStarted: true };
       await this.abandon(task, 'failed', message);
       return { ok: false, transient: false, message };
     }
