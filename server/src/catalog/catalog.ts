@@ -108,7 +108,11 @@ export interface RecoveryPointOps {
   listRecoveryPoints(filter?: RecoveryPointFilter): Promise<RecoveryPoint[]>;
   /** The newest point of a data source (the parent of its next incremental backup). */
   latestRecoveryPoint(dataSourceId: string): Promise<RecoveryPoint | null>;
-  /** Every point id: garbage collection must treat all of them as live. */
+  /**
+   * Every point whose chunks are on the server's disk (location 'disk' or
+   * 'both'): garbage collection must treat all of them as live. Points only
+   * in the vault ('vault') have no ref list in the chunk store and are left out.
+   */
   listRecoveryPointIds(): Promise<string[]>;
   /**
    * Sets where a point lives; vaultId too when not undefined (INVALID_REFERENCE
