@@ -93,8 +93,11 @@ export async function createVault(backend: VaultBackend, passphrase: string, o: 
   try {
     await withRetry(() => backend.put(CONFIG_KEY, encodeConfig(config), { ifAbsent: true }), o.retry, o.clock);
   } catch (err) {
-    if (isVaultError(err, 'conflict')) throw new VaultExistsError(backend.description);
-    throw err;
+    if (!isVaultError(err, 'conflict')) throw err;
+    // A retried put whose first attempt landed (lost acknowledgement) also reports a conflict: ours is no conflict.
+    const existing = await backend.get(CONFIG_KEY).catch(() => undefined);
+    const theirs = existing && (() => { try { return decodeConfig(existing, backend.description).vaultId; } catch { return undefined; } })();
+    if (theirs !== vaultId) throw new VaultExistsError(backend.description);
   }
   return new Vault(backend, config, new VaultKeys(master, Buffer.from(vaultId, 'hex')), o);
 }

@@ -6,7 +6,7 @@ import {
   createVault, loadVaultKey, openVault, saveVaultKey, VaultExistsError, VaultFormatError, VaultKeyMismatchError,
   VaultNotInitializedError, VaultPassphraseTooShortError, VaultWrongPassphraseError,
 } from '../../../server/src/vault/index.js';
-import { localBackend, PASS, tempDir } from './helpers.js';
+import { FaultyBackend, localBackend, PASS, tempDir } from './helpers.js';
 
 describe('vault keys', () => {
   it('refuses a passphrase shorter than 16 characters, before writing anything', async () => {
@@ -100,5 +100,15 @@ describe('vault keys', () => {
     await expect(openVault(b, PASS)).rejects.toThrow(/not a Strata vault/);
     await put(orig);
     await openVault(b, PASS);
+  });
+
+  it('a create whose first config put landed but whose answer was lost still succeeds (and a real conflict does not)', async () => {
+    const fb = new FaultyBackend(await localBackend());
+    fb.failPutsAfter = 0;
+    fb.failAfterWrite = true;
+    fb.failKind = 'unreachable';
+    const v = await createVault(fb, PASS, { retry: { baseDelayMs: 1 } });
+    expect(JSON.parse((await fb.get('config')).toString()).vaultId).toBe(v.id);
+    await expect(createVault(fb, PASS)).rejects.toThrow(VaultExistsError);
   });
 });
