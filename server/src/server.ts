@@ -16,7 +16,7 @@ import { AgentGateway } from './gateway/gateway.js';
 import { JobService } from './jobs/job-service.js';
 import { log as defaultLog, type Logger } from './log.js';
 import { parseTimeZone } from './retention/index.js';
-import { startProtection, systemClock, TestClock, type Clock, type JobQueue, type ProtectionService, type QueueOptions, type Scheduler } from './scheduler/index.js';
+import { startProtection, systemClock, TestClock, type Clock, type JobQueue, type Protection, type ProtectionService, type QueueOptions, type Scheduler } from './scheduler/index.js';
 import { adminTokenPath, loadOrCreateAdminToken } from './services/admin-credential.js';
 import { loadOrCreateTls } from './tls.js';
 import { writeFileDurable } from './util/durable.js';
@@ -99,28 +99,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const gateway = new AgentGateway(catalog, log);
   const jobs = new JobService(catalog, store, gateway, log, clock);
   await catalog.failInterruptedJobs?.('the server stopped while the job ran');
-  const queueOptions = {
-    ...opts.queue,
-    ...(opts.maxConcurrentJobs !== undefined ? { maxConcurrent: opts.maxConcurrentJobs } : {}),
-    ...(opts.agentOfflineWaitMs !== undefined ? { offlineWaitMs: opts.agentOfflineWaitMs } : {}),
-  };
-  // The first tick (missed slots run once) waits for the port: agents must be able to connect.
-  let protection: Awaited<ReturnType<typeof startProtection>> | undefined;
-  const hooks = {
-    policyChanged: async (id: string) => protection?.protection.policyChanged(id),
-    groupChanged: async (id: string) => protection?.protection.groupChanged(id),
-  };
-  const alerts = opts.alerts === false ? null : new AlertMonitor({ catalog, clock, isAgentOnline: (id) => gateway.isOnline(id), dataDir, log, ...opts.alerts });
-  const testHooks = opts.testHooks && clock instanceof TestClock ? {
-    clock,
-    // What real time would have done: the scheduler's tick, and the alert monitor's check.
-    tick: async () => {
-      const report = await protection!.scheduler.tick();
-      await alerts?.checkNow();
-      return report;
-    },
-  } : undefined;
-  const app = createApp({ catalog, store, gateway, jobs, adminToken, tlsFingerprint: tls?.fingerprint ?? null, dataDir, timeZone, protection: hooks }, log, { testHooks });
+  const bg = background(opts, { catalog, store, jobs, gateway, clock, log, dataDir, timeZone });
+  const app = createApp({ catalog, store, gateway, jobs, adminToken, tlsFingerprint: tls?.fingerprint ?? null, dataDir, timeZone, protection: bg.hooks }, log, { testHooks: bg.testHooks });
   const server = tls ? https.createServer({ key: tls.key, cert: tls.cert, ciphers: TLS_CIPHERS, honorCipherOrder: true }, app.callback()) : http.createServer(app.callback());
   server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
   await new Promise<void>((resolve, reject) => {
@@ -133,11 +113,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const agentUrl = `${tls ? 'wss' : 'ws'}://${host}:${addr.port}/agent`;
   // Lets the CLI on this machine find the server from the data dir alone.
   await writeFileDurable(serverInfoPath(dataDir), JSON.stringify({ url, agentUrl, pid: process.pid, certFingerprint: tls?.fingerprint ?? null }) + '\n', 0o644);
+  let p: Protection;
   try {
-    protection = await startProtection({
-      catalog, store, jobs, gateway, clock, log, queue: queueOptions,
-      scheduler: { timeZone, realTimers: !(clock instanceof TestClock), ...(opts.gcTime !== undefined ? { gcTime: opts.gcTime } : {}) },
-    });
+    p = await bg.start();
   } catch (e) {
     server.closeAllConnections?.();
     await new Promise<void>((r) => server.close(() => r()));
@@ -146,10 +124,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     await catalog.close();
     throw e;
   }
-  const p = protection;
-  alerts?.start();
-  // A job's end may raise (job failed) or resolve (missed SLA) an alert: check at once.
-  if (alerts) jobs.onEnded(() => void alerts.checkNow().catch(() => {}));
+  const { alerts } = bg;
   return {
     url, agentUrl, adminToken, adminTokenFile: adminTokenPath(dataDir), jobs, catalog, store,
     clock, timeZone, scheduler: p.scheduler, queue: p.queue, protection: p.protection, alerts,
@@ -165,6 +140,51 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       await new Promise<void>((r) => server.close(() => r()));
       await store.close();
       await catalog.close();
+    },
+  };
+}
+
+/**
+ * The scheduler and the alert monitor. The API is built before they start (it
+ * calls them), and they start once the port is open: the first tick runs the
+ * slots missed while the server was down, and agents must be able to connect.
+ */
+function background(
+  opts: ServerOptions,
+  d: { catalog: Catalog; store: ChunkStore; jobs: JobService; gateway: AgentGateway; clock: Clock; log: Logger; dataDir: string; timeZone: string },
+) {
+  let protection: Protection | undefined;
+  const alerts = opts.alerts === false ? null : new AlertMonitor({ catalog: d.catalog, clock: d.clock, isAgentOnline: (id) => d.gateway.isOnline(id), dataDir: d.dataDir, log: d.log, ...opts.alerts });
+  const testClock = d.clock instanceof TestClock ? d.clock : null;
+  return {
+    alerts,
+    hooks: {
+      policyChanged: async (id: string) => protection?.protection.policyChanged(id),
+      groupChanged: async (id: string) => protection?.protection.groupChanged(id),
+    },
+    testHooks: opts.testHooks && testClock ? {
+      clock: testClock,
+      // What real time would have done: the scheduler's tick, and the alert monitor's check.
+      tick: async () => {
+        const report = await protection!.scheduler.tick();
+        await alerts?.checkNow();
+        return report;
+      },
+    } : undefined,
+    async start(): Promise<Protection> {
+      protection = await startProtection({
+        ...d,
+        queue: {
+          ...opts.queue,
+          ...(opts.maxConcurrentJobs !== undefined ? { maxConcurrent: opts.maxConcurrentJobs } : {}),
+          ...(opts.agentOfflineWaitMs !== undefined ? { offlineWaitMs: opts.agentOfflineWaitMs } : {}),
+        },
+        scheduler: { timeZone: d.timeZone, realTimers: !testClock, ...(opts.gcTime !== undefined ? { gcTime: opts.gcTime } : {}) },
+      });
+      alerts?.start();
+      // A job's end may raise (job failed) or resolve (missed SLA) an alert: check at once.
+      if (alerts) d.jobs.onEnded(() => void alerts.checkNow().catch(() => {}));
+      return protection;
     },
   };
 }
