@@ -448,6 +448,24 @@ function oneShotStripped(t: VaultTarget): VaultTarget {
   return { kind: t.kind, config };
 }
 
+const shared = new WeakMap<Catalog, Map<string, VaultService>>();
+
+/**
+ * The one VaultService of a catalog and data dir in this process. Two
+ * services on one data dir would both append to a vault's known-chunks log
+ * and run uploads side by side: the server, its API routes and the
+ * scheduler must share one, and this hands out the same one to each
+ * (options of later calls are ignored).
+ */
+export function sharedVaultService(o: VaultServiceOptions): VaultService {
+  let byDir = shared.get(o.catalog);
+  if (!byDir) shared.set(o.catalog, (byDir = new Map()));
+  const key = path.resolve(o.dataDir);
+  let s = byDir.get(key);
+  if (!s) byDir.set(key, (s = new VaultService(o)));
+  return s;
+}
+
 function zero(): UploadProgress {
   return { chunksSeen: 0, chunksSkipped: 0, chunksSent: 0, packsSent: 0, bytesSent: 0, rawBytesSent: 0 };
 }

@@ -6,28 +6,22 @@
  * policy `DefaultPolicy` when missing. Secrets in targets are write-only:
  * responses show `<field>Set: true` instead.
  *
- * The service is ctx.vaults when the server passes one (it should: the
- * scheduler's upload jobs must share it), else one made here per ApiContext.
+ * The service is ctx.vaults when the server passes one, else
+ * sharedVaultService() for this catalog and data dir: the same instance the
+ * scheduler gets from sharedVaultService() (one per data dir, never two).
  */
 import type Router from '@koa/router';
 import type { Vault } from '../../catalog/index.js';
 import { invalid } from '../../errors.js';
-import { VaultService } from '../../services/vault-service.js';
+import { sharedVaultService, type VaultService } from '../../services/vault-service.js';
 import { publicVault } from '../../services/vault-targets.js';
 import { body, type ApiContext } from '../context.js';
-
-const own = new WeakMap<ApiContext, VaultService>();
 
 export function vaultServiceOf(ctx: ApiContext): VaultService {
   const given = (ctx as ApiContext & { vaults?: VaultService }).vaults;
   if (given) return given;
-  let s = own.get(ctx);
-  if (!s) {
-    if (!ctx.dataDir) throw invalid('this server has no data dir: vaults need one for their local state');
-    s = new VaultService({ catalog: ctx.catalog, store: ctx.store, dataDir: ctx.dataDir, timeZone: ctx.timeZone });
-    own.set(ctx, s);
-  }
-  return s;
+  if (!ctx.dataDir) throw invalid('this server has no data dir: vaults need one for their local state');
+  return sharedVaultService({ catalog: ctx.catalog, store: ctx.store, dataDir: ctx.dataDir, timeZone: ctx.timeZone });
 }
 
 export async function resolveVault(ctx: ApiContext, ref: string): Promise<Vault> {
