@@ -18,17 +18,17 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { Catalog, Vault as VaultRecord, VaultPointRecord, VaultTarget } from '../catalog/index.js';
+import { DEFAULT_SOFT_DELETE_DAYS, type Catalog, type Vault as VaultRecord, type VaultPointRecord, type VaultTarget } from '../catalog/index.js';
 import type { ChunkStore } from '../chunk-store/index.js';
 import { conflict, invalid, notFound, StrataError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { DEFAULT_ONLINE_POLICY_NAME, defaultOnlinePolicy } from '../retention/policy.js';
+import { DEFAULT_ONLINE_POLICY_NAME, defaultOnlinePolicy, parseOnlinePolicy } from '../retention/policy.js';
 import { attachVault, openAttachedVault, uploadPoint as libUploadPoint, Vault, VaultPassphraseTooShortError, type UploadPointOptions, type UploadProgress, type VaultOptions } from '../vault/index.js';
 import { isVaultError, openVaultBackend, VaultError, type VaultBackend } from '../vault/backends/index.js';
 import { MIN_PASSPHRASE_CHARS } from '../vault/format.js';
 import { importVaultPoints, type ImportSummary } from './vault-import.js';
 import { MirroredBackend, type MirrorOptions } from './vault-mirror.js';
-import { VaultImmutableError } from './vault-protection.js';
+import { checkOnlineRetentionAllowed, RetentionRefusedError, VaultImmutableError } from './vault-protection.js';
 import { FallbackReader } from './vault-read.js';
 import { backendConfig, checkVaultName, parseRedundancy, parseTarget } from './vault-targets.js';
 
@@ -151,6 +151,7 @@ export class VaultService {
     const softDeleteDays = checkSoftDeleteDays(input.softDeleteDays);
     const immutable = checkImmutable(input.immutable);
     if (await this.catalog.getVaultByName(name)) throw conflict(`vault '${name}' already exists`);
+    await this.checkPoliciesAgainst(name, softDeleteDays ?? DEFAULT_SOFT_DELETE_DAYS, immutable ?? false);
     // The row reserves the name while the (slow, remote) set-up runs; it goes if the set-up fails.
     // createContainer / createBucket apply now, not at every later open (which must do no network I/O,
     // or a dead primary would keep the secondary from being read).
@@ -426,7 +427,22 @@ export class VaultService {
     if (rec.immutable && softDeleteDays !== undefined && softDeleteDays < rec.softDeleteDays) {
       throw new VaultImmutableError(rec.name, `soft-delete days cannot be lowered (${rec.softDeleteDays} -> ${softDeleteDays})`);
     }
+    await this.checkPoliciesAgainst(rec.name, softDeleteDays ?? rec.softDeleteDays, immutable ?? rec.immutable);
     return (await this.catalog.updateVault(rec.id, { softDeleteDays, immutable }))!;
+  }
+
+  /** Protections being turned on may not leave an existing online policy below Azure's minimums. */
+  private async checkPoliciesAgainst(name: string, softDeleteDays: number, immutable: boolean): Promise<void> {
+    if (!softDeleteDays && !immutable) return;
+    const probe = { name, softDeleteDays, immutable } as VaultRecord;
+    for (const p of await this.catalog.listOnlinePolicies()) {
+      try {
+        checkOnlineRetentionAllowed(parseOnlinePolicy(p.spec, this.o.timeZone), [probe]);
+      } catch (err) {
+        if (err instanceof RetentionRefusedError) throw new RetentionRefusedError(`online policy '${p.name}': ${err.message}; change the policy first`);
+        throw err;
+      }
+    }
   }
 
   /** Close every open vault (known-chunks files, backend connections). Waits for running uploads. */

@@ -184,4 +184,15 @@ describe('immutability and retention minimums', () => {
     expect(() => checkOnlineRetentionAllowed(spec({ daily: { count: 30 } }), [locked], before)).toThrow(/monthly rule would be removed/);
     expect(() => checkOnlineRetentionAllowed(spec({ daily: { count: 5 } }), [locked])).toThrow(/vault 'locked' is immutable/);
   });
+
+  it('turning protections on is refused while an online policy is below the minimums', async () => {
+    const s = await server();
+    await s.catalog.createOnlinePolicy({ name: 'short', spec: { schedule: { frequency: 'daily', times: ['22:00'] }, retention: { daily: { count: 3 } }, timeZone: 'UTC' } });
+    await expect(s.vaults.createVault({ name: 'soft', target: localTarget(), passphrase: PASS }))
+      .rejects.toMatchObject({ code: 'RETENTION_BELOW_MINIMUM', message: expect.stringMatching(/online policy 'short': retention.daily.count must be at least 7 days/) });
+    await s.vaults.createVault({ name: 'plain', target: localTarget(), passphrase: PASS, softDeleteDays: 0 });
+    await expect(s.vaults.update('plain', { immutable: true })).rejects.toMatchObject({ code: 'RETENTION_BELOW_MINIMUM' });
+    await expect(s.vaults.update('plain', { softDeleteDays: 14 })).rejects.toMatchObject({ code: 'RETENTION_BELOW_MINIMUM' });
+    expect(await s.vaults.update('plain', { softDeleteDays: 0 })).toMatchObject({ softDeleteDays: 0, immutable: false });
+  });
 });
