@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import { compress } from 'zstd-napi';
 import { afterEach } from 'vitest';
 import { ChunkStore, Compression, type ChunkIn } from '../../../server/src/chunk-store/index.js';
-import { type ByteRange, type PutOptions, type VaultBackend, VaultError, type VaultObjectInfo } from '../../../server/src/vault/backends/backend.js';
+import { type ByteRange, type PutOptions, type VaultBackend } from '../../../server/src/vault/backends/backend.js';
+import { FaultyBackend as SharedFaultyBackend } from '../../../server/src/vault/backends/faulty.js';
 import { LocalFolderBackend } from '../../../server/src/vault/backends/local-folder.js';
 import { createVault, KnownChunks, openVault, type Vault, type VaultKeyFile } from '../../../server/src/vault/index.js';
 
@@ -40,66 +41,31 @@ export function sha(b: Buffer): Buffer {
 }
 
 /**
- * Wraps a backend, counts PUTs (keys in order), and injects faults:
- * `failPutsAfter` = K makes every PUT after the K-th fail (as a killed
- * process or a dead network would), with `failKind`; `failAfterWrite`
- * makes the failing PUT land first and then report failure (ambiguous PUT).
- * `transientFailures` = n makes the next n calls fail with 'unreachable'.
+ * The backends' shared fault-injecting wrapper (server/src/vault/backends/faulty.ts),
+ * plus what these tests assert on: the keys of the PUTs that landed, in order,
+ * and the ranges of the GETs.
  */
-export class FaultyBackend implements VaultBackend {
+export class FaultyBackend extends SharedFaultyBackend {
   readonly puts: string[] = [];
   readonly gets: { key: string; range?: ByteRange }[] = [];
-  failPutsAfter = Infinity;
-  failKind: 'io' | 'unreachable' = 'io';
-  failAfterWrite = false;
-  transientFailures = 0;
 
-  constructor(readonly inner: VaultBackend) {}
-
-  get description(): string {
-    return this.inner.description;
-  }
-
-  private transient(key: string): void {
-    if (this.transientFailures > 0) {
-      this.transientFailures--;
-      throw new VaultError('unreachable', `injected: ${this.description} unreachable`, { key });
-    }
-  }
-
-  async put(key: string, data: Buffer | Uint8Array, opts?: PutOptions): Promise<void> {
-    this.transient(key);
-    if (this.puts.length >= this.failPutsAfter) {
-      if (this.failAfterWrite) await this.inner.put(key, data, opts);
-      this.failPutsAfter = Infinity; // one failure: the "process" is gone
-      this.failAfterWrite = false;
-      throw new VaultError(this.failKind, `injected: put ${key} failed`, { key });
-    }
-    await this.inner.put(key, data, opts);
+  override async put(key: string, data: Buffer | Uint8Array, opts?: PutOptions): Promise<void> {
+    await super.put(key, data, opts);
     this.puts.push(key);
   }
 
-  async get(key: string, range?: ByteRange): Promise<Buffer> {
-    this.transient(key);
+  override async get(key: string, range?: ByteRange): Promise<Buffer> {
     this.gets.push({ key, range });
-    return this.inner.get(key, range);
-  }
-
-  head(key: string): Promise<{ size: number } | null> {
-    this.transient(key);
-    return this.inner.head(key);
-  }
-
-  list(prefix: string): AsyncIterable<VaultObjectInfo> {
-    return this.inner.list(prefix);
-  }
-
-  delete(key: string): Promise<void> {
-    return this.inner.delete(key);
+    return super.get(key, range);
   }
 
   packPuts(): string[] {
     return this.puts.filter((k) => k.startsWith('packs/'));
+  }
+
+  /** The (k+1)-th PUT from now fails once with `kind`, before it reaches the target or after it landed (lost answer). */
+  failPut(k: number, o: { kind?: 'io' | 'unreachable'; when?: 'before' | 'after' } = {}): void {
+    this.inject({ ops: ['put'], skip: k, times: 1, kind: o.kind ?? 'io', when: o.when ?? 'before' });
   }
 }
 

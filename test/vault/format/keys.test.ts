@@ -104,9 +104,7 @@ describe('vault keys', () => {
 
   it('a create whose first config put landed but whose answer was lost still succeeds (and a real conflict does not)', async () => {
     const fb = new FaultyBackend(await localBackend());
-    fb.failPutsAfter = 0;
-    fb.failAfterWrite = true;
-    fb.failKind = 'unreachable';
+    fb.failPut(0, { kind: 'unreachable', when: 'after' });
     const v = await createVault(fb, PASS, { retry: { baseDelayMs: 1 } });
     expect(JSON.parse((await fb.get('config')).toString()).vaultId).toBe(v.id);
     await expect(createVault(fb, PASS)).rejects.toThrow(VaultExistsError);

@@ -48,7 +48,7 @@ describe('interrupted uploads', () => {
   for (const concurrency of [1, 3]) {
     it(`resume after the process dies mid-upload (concurrency ${concurrency}): no point before, no complete pack resent after`, async () => {
       const { raws, vault, fb, open, upload } = await setup(40);
-      fb.failPutsAfter = 7; // 3 packs with their index, then the 4th pack; its index PUT dies
+      fb.failPut(7); // 3 packs with their index, then the 4th pack; its index PUT dies
       const k1 = await open();
       await expect(upload(k1, { concurrency })).rejects.toThrow(/injected/);
       await k1.close();
@@ -62,7 +62,8 @@ describe('interrupted uploads', () => {
       expect(complete.size).toBeGreaterThanOrEqual(3);
       const done = new Set([...complete.values()].flat());
       const orphans = await findOrphanPacks(vault);
-      expect(orphans.length).toBeGreaterThanOrEqual(1);
+      // sequentially the failed PUT is the 4th index, so the 4th pack is an orphan; in parallel it depends on timing
+      if (concurrency === 1) expect(orphans.length).toBe(1);
 
       // "restart": fresh state objects over the same data dir
       const putsBefore = fb.packPuts().length;
@@ -90,8 +91,7 @@ describe('interrupted uploads', () => {
 
   it('a pack and its index written but the log append lost: the rerun learns it from the vault instead of resending', async () => {
     const { raws, vault, fb, open, upload } = await setup(20);
-    fb.failPutsAfter = 3; // pack, index, pack, [index lands, then "the process dies"]
-    fb.failAfterWrite = true;
+    fb.failPut(3, { when: 'after' }); // pack, index, pack, [index lands, then "the process dies"]
     const k1 = await open();
     await expect(upload(k1)).rejects.toThrow(/injected/);
     await k1.close();

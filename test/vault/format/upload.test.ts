@@ -106,7 +106,7 @@ describe('uploadPoint', () => {
     const { vault, backend } = await freshVault((b) => new FaultyBackend(b));
     const fb = backend as FaultyBackend;
     const known = await openKnown(vault);
-    fb.transientFailures = 4;
+    fb.inject({ ops: ['put', 'get', 'head'], times: 4, kind: 'unreachable' });
     const retries: number[] = [];
     const r = await uploadPoint({
       vault, known, store, point: pointInput('p1', []), refs: await refsOf(store, 'p1'),
@@ -116,11 +116,12 @@ describe('uploadPoint', () => {
     expect(retries).toEqual([1000, 2000, 4000, 8000]);
     // and gives up after the configured attempts
     await addPoint(store, 'p2', [makeChunk(100)]);
-    fb.transientFailures = 100;
+    fb.heal();
+    fb.inject({ ops: ['put', 'get', 'head'], kind: 'unreachable' });
     await expect(uploadPoint({
       vault, known, store, point: pointInput('p2', []), refs: await refsOf(store, 'p2'), retry: { attempts: 3 },
     })).rejects.toThrow(/unreachable/);
-    fb.transientFailures = 0;
+    fb.heal();
   });
 });
 
