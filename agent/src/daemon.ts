@@ -13,6 +13,7 @@ import type { Logger } from './log.js';
 import { runRestore } from './restore/index.js';
 import { cacheDir, loadIdentity, saveStatus } from './state.js';
 import { LinkUplink } from './uplink.js';
+import { guardStats, startMemoryGuard } from './util/memory.js';
 
 const PROGRESS_MS = 500;
 const FATAL = new Set([ErrorCode.AuthFailed, ErrorCode.AgentRevoked, ErrorCode.VersionMismatch]);
@@ -21,6 +22,8 @@ export class FatalAgentError extends Error {}
 
 export async function runDaemon(stateDir: string, log: Logger, opts: { signal?: AbortSignal } = {}) {
   const identity = await loadIdentity(stateDir);
+  const stopGuard = startMemoryGuard();
+  opts.signal?.addEventListener('abort', stopGuard, { once: true });
   let backoff = 1000;
   const since = new Date().toISOString();
   const status = (connected: boolean, job: string | null, lastError: string | null) =>
@@ -102,7 +105,7 @@ async function backupJob(link: Link, stateDir: string, cmd: BackupCommand, jobs:
   await link.send({ kind: 'backupCommit', body: { jobId: cmd.jobId, root: result.root, files: result.files, dirs: result.dirs, bytes: result.bytes, warnings: result.warnings.slice(0, 1000) } });
   const { body } = await Promise.race([done, failed]);
   await commitCache(cache, body.pointId, result);
-  log.info({ jobId: cmd.jobId, pointId: body.pointId, sent: uplink.bytesSent }, 'backup done');
+  log.info({ jobId: cmd.jobId, pointId: body.pointId, sent: uplink.bytesSent, memoryGuard: { ...guardStats } }, 'backup done');
 }
 
 async function restoreJob(link: Link, cmd: RestoreCommand, jobs: Map<string, AbortController>, log: Logger) {
@@ -129,7 +132,7 @@ async function restoreJob(link: Link, cmd: RestoreCommand, jobs: Map<string, Abo
       },
     });
     await link.send({ kind: 'restoreDone', body: { jobId: cmd.jobId, files: r.files, bytes: r.bytes, warnings: r.warnings.slice(0, 1000) } });
-    log.info({ jobId: cmd.jobId, files: r.files }, 'restore done');
+    log.info({ jobId: cmd.jobId, files: r.files, memoryGuard: { ...guardStats } }, 'restore done');
   } finally {
     onFail();
     downlink.close();
