@@ -200,7 +200,7 @@ export class KnownChunks {
   async sync(vault: Vault, signal?: AbortSignal): Promise<number> {
     this.checkVault(vault);
     let added = 0;
-    for await (const o of vault.backend.list('index/')) {
+    for (const o of await vault.list('index/', signal)) {
       signal?.throwIfAborted();
       const packId = o.key.slice('index/'.length);
       if (!isPackId(packId) || this.packSet.has(packId)) continue;
@@ -215,7 +215,7 @@ export class KnownChunks {
   async rebuild(vault: Vault, signal?: AbortSignal): Promise<{ packs: number; chunks: number }> {
     this.checkVault(vault);
     const payloads: Buffer[] = [];
-    for await (const o of vault.backend.list('index/')) {
+    for (const o of await vault.list('index/', signal)) {
       signal?.throwIfAborted();
       const packId = o.key.slice('index/'.length);
       if (isPackId(packId)) payloads.push(await readIndex(vault, packId, signal));

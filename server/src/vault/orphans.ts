@@ -16,9 +16,9 @@ export interface OrphanPack {
 
 export async function findOrphanPacks(vault: Vault, signal?: AbortSignal): Promise<OrphanPack[]> {
   const indexed = new Set<string>();
-  for await (const o of vault.backend.list('index/')) indexed.add(o.key.slice('index/'.length));
+  for (const o of await vault.list('index/', signal)) indexed.add(o.key.slice('index/'.length));
   const out: OrphanPack[] = [];
-  for await (const o of vault.backend.list('packs/')) {
+  for (const o of await vault.list('packs/', signal)) {
     signal?.throwIfAborted();
     const packId = o.key.slice(o.key.lastIndexOf('/') + 1);
     if (isPackId(packId) && o.key === `packs/${packId.slice(0, 2)}/${packId}` && !indexed.has(packId)) {

@@ -28,7 +28,7 @@ export class VaultReader {
   /** Ids of the points in the vault, sorted (no decryption). */
   async pointIds(signal?: AbortSignal): Promise<string[]> {
     const ids: string[] = [];
-    for await (const o of this.vault.backend.list('points/')) {
+    for (const o of await this.vault.list('points/', signal)) {
       signal?.throwIfAborted();
       const id = o.key.slice('points/'.length);
       if (/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/.test(id)) ids.push(id);

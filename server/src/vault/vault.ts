@@ -6,7 +6,7 @@
  * VaultWrongPassphraseError) or with the key the server saved locally.
  */
 import { randomBytes } from 'node:crypto';
-import { isVaultError, type VaultBackend } from './backends/backend.js';
+import { isVaultError, type VaultBackend, type VaultObjectInfo } from './backends/backend.js';
 import { checkPassphrase, type KdfParams } from './crypto.js';
 import { decodeConfig, encodeConfig, type VaultConfig } from './config.js';
 import { openObject, sealObject } from './envelope.js';
@@ -60,6 +60,18 @@ export class Vault {
   async readObject(type: ObjectType, key: string, signal?: AbortSignal): Promise<Buffer> {
     const data = await withRetry(() => this.backend.get(key), this.retry, this.clock, signal);
     return this.open(type, key, data);
+  }
+
+  /** Every object under `prefix` (a whole listing, retried from the start on 'unreachable'). */
+  async list(prefix: string, signal?: AbortSignal): Promise<VaultObjectInfo[]> {
+    return withRetry(async () => {
+      const out: VaultObjectInfo[] = [];
+      for await (const o of this.backend.list(prefix)) {
+        signal?.throwIfAborted();
+        out.push(o);
+      }
+      return out;
+    }, this.retry, this.clock, signal);
   }
 
   /** What the server keeps locally to run unattended (write it with saveVaultKey: mode 0600). */

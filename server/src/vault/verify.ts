@@ -41,7 +41,7 @@ const reasonOf = (err: unknown) => (err instanceof Error ? err.message : String(
 export async function verifyVault(vault: Vault, known: KnownChunks, o: VerifyOptions = {}): Promise<VaultVerifyResult> {
   const res: VaultVerifyResult = { packs: 0, chunks: 0, points: 0, damaged: [] };
   const held = new Set<string>();
-  for await (const obj of vault.backend.list('index/')) {
+  for (const obj of await vault.list('index/', o.signal)) {
     o.signal?.throwIfAborted();
     const packId = obj.key.slice('index/'.length);
     if (!isPackId(packId)) continue;

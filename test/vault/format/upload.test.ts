@@ -122,6 +122,12 @@ describe('uploadPoint', () => {
       vault, known, store, point: pointInput('p2', []), refs: await refsOf(store, 'p2'), retry: { attempts: 3 },
     })).rejects.toThrow(/unreachable/);
     fb.heal();
+    // listings are retried as a whole
+    fb.inject({ ops: ['list'], times: 2, kind: 'unreachable' });
+    const lists = fb.count('list', 'index/');
+    const k2 = await openKnown(vault);
+    expect(await k2.sync(vault)).toBe(known.packCount);
+    expect(fb.count('list', 'index/') - lists).toBe(3);
   });
 });
 
