@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { Catalog, Vault as VaultRecord } from '../catalog/index.js';
 import type { Logger } from '../log.js';
 import type { VaultPoint } from '../vault/index.js';
-import type { OpenVault } from './vault-service.js';
+import type { OpenVault } from './vault-handles.js';
 import { FallbackReader } from './vault-read.js';
 
 export interface ImportSummary {

@@ -18,21 +18,23 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_SOFT_DELETE_DAYS, type Catalog, type Vault as VaultRecord, type VaultPointRecord, type VaultTarget } from '../catalog/index.js';
+import { DEFAULT_SOFT_DELETE_DAYS, type Catalog, type Vault as VaultRecord, type VaultPointRecord } from '../catalog/index.js';
 import type { ChunkStore } from '../chunk-store/index.js';
 import { conflict, invalid, notFound, StrataError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { DEFAULT_ONLINE_POLICY_NAME, defaultOnlinePolicy, parseOnlinePolicy } from '../retention/policy.js';
-import { attachVault, openAttachedVault, uploadPoint as libUploadPoint, Vault, VaultPassphraseTooShortError, type UploadPointOptions, type UploadProgress, type VaultOptions } from '../vault/index.js';
-import { isVaultError, openVaultBackend, VaultError, type VaultBackend } from '../vault/backends/index.js';
-import { MIN_PASSPHRASE_CHARS } from '../vault/format.js';
+import { attachVault, uploadPoint as libUploadPoint, Vault, type UploadPointOptions, type UploadProgress, type VaultOptions } from '../vault/index.js';
+import { isVaultError, type VaultBackend } from '../vault/backends/index.js';
+import { VaultHandles, type OpenVault } from './vault-handles.js';
 import { importVaultPoints, type ImportSummary } from './vault-import.js';
-import { MirroredBackend, type MirrorOptions } from './vault-mirror.js';
+import { asStrataError, checkImmutable, checkPassphraseInput, checkSoftDeleteDays, oneShotStripped, type VaultInput } from './vault-input.js';
+import type { MirrorOptions } from './vault-mirror.js';
 import { checkOnlineRetentionAllowed, RetentionRefusedError, VaultImmutableError } from './vault-protection.js';
 import { FallbackReader } from './vault-read.js';
-import { backendConfig, checkVaultName, parseRedundancy, parseTarget } from './vault-targets.js';
+import { checkVaultName, parseRedundancy, parseTarget } from './vault-targets.js';
 
-export const SOFT_DELETE_DAYS_MAX = 180;
+export type { OpenVault } from './vault-handles.js';
+export { asStrataError, SOFT_DELETE_DAYS_MAX, type VaultInput } from './vault-input.js';
 
 export interface VaultServiceOptions {
   catalog: Catalog;
@@ -51,26 +53,6 @@ export interface VaultServiceOptions {
   clock?: { now(): Date };
 }
 
-/** What POST /vaults and POST /vaults/attach take (untrusted; checked here). */
-export interface VaultInput {
-  name: unknown;
-  target?: unknown;
-  secondary?: unknown;
-  redundancy?: unknown;
-  passphrase: unknown;
-  softDeleteDays?: unknown;
-  immutable?: unknown;
-}
-
-/** An open vault: the library Vault (mirrored with a secondary), its known chunks, and its targets. */
-export interface OpenVault {
-  record: VaultRecord;
-  vault: Vault;
-  known: import('../vault/index.js').KnownChunks;
-  primary: VaultBackend;
-  secondary: VaultBackend | null;
-}
-
 export interface VaultUploadResult extends UploadProgress {
   vaultId: string;
   vaultName: string;
@@ -80,44 +62,19 @@ export interface VaultUploadResult extends UploadProgress {
   online: VaultPointRecord;
 }
 
-/** Library and backend errors as StrataErrors (status and exit code), messages unchanged. */
-export function asStrataError(err: unknown): unknown {
-  if (!(err instanceof VaultError)) return err;
-  const kind = ({ 'not-found': 'not-found', unreachable: 'transient', auth: 'auth', invalid: 'invalid', conflict: 'invalid', full: 'permanent', io: 'permanent' } as const)[err.kind];
-  return Object.assign(new StrataError(err.code, err.message, kind), { httpStatus: err.httpStatus, cause: err });
-}
-
-function checkPassphraseInput(p: unknown): string {
-  if (typeof p !== 'string' || [...p.normalize('NFC')].length < MIN_PASSPHRASE_CHARS) throw new VaultPassphraseTooShortError(MIN_PASSPHRASE_CHARS);
-  return p;
-}
-
-function checkSoftDeleteDays(v: unknown): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > SOFT_DELETE_DAYS_MAX) {
-    throw invalid(`softDeleteDays must be a whole number from 0 (soft delete off) to ${SOFT_DELETE_DAYS_MAX} days (got ${JSON.stringify(v)})`);
-  }
-  return v;
-}
-
-function checkImmutable(v: unknown): boolean | undefined {
-  if (v === undefined || typeof v === 'boolean') return v;
-  throw invalid('immutable must be true or false');
-}
-
 export class VaultService {
-  private readonly opened = new Map<string, Promise<OpenVault>>();
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly handles: VaultHandles;
   private readonly catalog: Catalog;
   private readonly clock: { now(): Date };
 
   constructor(private readonly o: VaultServiceOptions) {
     this.catalog = o.catalog;
     this.clock = o.clock ?? { now: () => new Date() };
+    this.handles = new VaultHandles(o);
   }
 
   stateDir(vaultId: string): string {
-    return path.join(this.o.dataDir, 'vault-state', vaultId);
+    return this.handles.stateDir(vaultId);
   }
 
   /** Resolve a vault by catalog id or name; NOT_FOUND otherwise. */
@@ -161,7 +118,7 @@ export class VaultService {
     });
     let handle: OpenVault | undefined;
     try {
-      const { primary, secondary: sec, backend } = await this.backends(row, target, secondary);
+      const { primary, secondary: sec, backend } = await this.handles.backends(row, target, secondary);
       try {
         const a = await attachVault(backend, passphrase, this.stateDir(row.id), { ...this.o.vaultOptions, create: mode === 'create' });
         handle = { record: row, vault: a.vault, known: a.known, primary, secondary: sec };
@@ -174,12 +131,12 @@ export class VaultService {
       const imported = mode === 'attach' ? await importVaultPoints(this.catalog, row, handle, this.o.log) : undefined;
       const ready = (await this.catalog.updateVault(row.id, { state: 'ready', vaultUid: handle.vault.id }))!;
       handle.record = ready;
-      this.opened.set(row.id, Promise.resolve(handle));
+      this.handles.remember(handle);
       const defaultPolicy = await this.ensureDefaultPolicy();
       this.o.log?.info({ vault: name, vaultId: handle.vault.id, where: backend.description, mode }, 'vault ready');
       return { vault: ready, defaultPolicy, imported };
     } catch (err) {
-      this.opened.delete(row.id);
+      this.handles.forget(row.id);
       await handle?.known.close().catch(() => undefined);
       await handle?.vault.backend.close?.().catch(() => undefined);
       // Points imported before the failure go with the row (an attach can simply be rerun).
@@ -199,49 +156,11 @@ export class VaultService {
     });
   }
 
-  /** Open the vault's targets (as stored, or as given at set-up); the mirror when there is a secondary. */
-  private async backends(v: VaultRecord, first?: VaultTarget, second?: VaultTarget | null): Promise<{ primary: VaultBackend; secondary: VaultBackend | null; backend: VaultBackend }> {
-    const primary = await openVaultBackend(backendConfig(first ?? { kind: v.kind, config: v.config }));
-    const secTarget = second === undefined ? v.secondary : second;
-    if (!secTarget) return { primary, secondary: null, backend: primary };
-    const secondary = await openVaultBackend(backendConfig(secTarget)).catch(async (err) => {
-      await primary.close?.();
-      throw err;
-    });
-    const log = this.o.log;
-    return {
-      primary, secondary,
-      backend: new MirroredBackend(primary, secondary, {
-        onFallback: (op, key, err) => log?.warn({ vault: v.name, op, key, err: (err as Error).message }, 'vault primary failed: read served by the secondary'),
-        ...this.o.mirror,
-      }),
-    };
-  }
-
   /** The vault, unlocked with the saved key (no passphrase), over both targets when there is a secondary. Cached. */
   async open(ref: string): Promise<OpenVault> {
     const rec = await this.get(ref);
     if (rec.state !== 'ready') throw new StrataError('VAULT_NOT_READY', `vault '${rec.name}' is still being set up (${rec.state})`, 'transient');
-    let p = this.opened.get(rec.id);
-    if (!p) {
-      p = (async () => {
-        const { primary, secondary, backend } = await this.backends(rec);
-        const a = await openAttachedVault(backend, this.stateDir(rec.id), this.o.vaultOptions).catch(async (err) => {
-          await backend.close?.();
-          throw err;
-        });
-        return { record: rec, vault: a.vault, known: a.known, primary, secondary };
-      })();
-      this.opened.set(rec.id, p);
-      p.catch(() => this.opened.delete(rec.id));
-    }
-    try {
-      const h = await p;
-      h.record = rec;
-      return h;
-    } catch (err) {
-      throw asStrataError(err);
-    }
+    return this.handles.open(rec);
   }
 
   /**
@@ -260,18 +179,6 @@ export class VaultService {
     }
     if (target === 'primary') return new FallbackReader(mk(h.primary), h.known, null);
     return new FallbackReader(h.vault, h.known, h.secondary ? mk(h.secondary) : null);
-  }
-
-  private async locked<T>(vaultId: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(vaultId) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.catch(() => undefined);
-    this.locks.set(vaultId, tail);
-    try {
-      return await run;
-    } finally {
-      if (this.locks.get(vaultId) === tail) this.locks.delete(vaultId);
-    }
   }
 
   /** Which vault a point goes to: the one named, the point's own, or the only ready vault. */
@@ -300,7 +207,7 @@ export class VaultService {
       return { ...zero(), vaultId: rec.id, vaultName: rec.name, pointId, alreadyInVault: true, chunks: done.chunks, online: done };
     }
     if (point.location === 'vault') throw invalid(`recovery point ${pointId} is no longer on the server's disk: nothing to upload`);
-    return this.locked(rec.id, async () => {
+    return this.handles.locked(rec.id, async () => {
       const [agent, source] = await Promise.all([this.catalog.getAgent(point.agentId), this.catalog.getDataSource(point.dataSourceId)]);
       const refs = await this.o.store.refs.open(pointId);
       let r;
@@ -377,7 +284,7 @@ export class VaultService {
       const purgeAfter = new Date(now.getTime() + rec.softDeleteDays * 86_400_000);
       return { ...(await this.catalog.softDeleteVaultPoint(pointId, purgeAfter, now))!, purged: false };
     }
-    await this.locked(rec.id, () => this.purgeOne(rec, pointId));
+    await this.handles.locked(rec.id, () => this.purgeOne(rec, pointId));
     return { ...row, purged: true };
   }
 
@@ -396,7 +303,7 @@ export class VaultService {
     for (const row of await this.catalog.listPurgeableVaultPoints(now)) {
       try {
         const rec = await this.get(row.vaultId);
-        await this.locked(rec.id, () => this.purgeOne(rec, row.pointId));
+        await this.handles.locked(rec.id, () => this.purgeOne(rec, row.pointId));
         purged.push(row.pointId);
       } catch (err) {
         failed.push({ pointId: row.pointId, error: (err as Error).message });
@@ -447,21 +354,8 @@ export class VaultService {
 
   /** Close every open vault (known-chunks files, backend connections). Waits for running uploads. */
   async close(): Promise<void> {
-    await Promise.allSettled([...this.locks.values()]);
-    const all = [...this.opened.values()];
-    this.opened.clear();
-    for (const p of all) {
-      const h = await p.catch(() => null);
-      await h?.known.close().catch(() => undefined);
-      await h?.vault.backend.close?.().catch(() => undefined);
-    }
+    await this.handles.close();
   }
-}
-
-/** The target without its one-shot options (create the container / bucket). */
-function oneShotStripped(t: VaultTarget): VaultTarget {
-  const { createContainer: _c, createBucket: _b, ...config } = t.config;
-  return { kind: t.kind, config };
 }
 
 const shared = new WeakMap<Catalog, Map<string, VaultService>>();
