@@ -6,7 +6,8 @@
  * at every 15-minute step of the server's test clock (no `strata backup`),
  * a whole day later runs the missed sync once, prunes the points outside the
  * retention range as a recorded 'prune' job, and the point that remains
- * restores exactly.
+ * restores exactly. With the agent stopped, the next scheduled backup waits
+ * the offline wait, then fails with the reason; a stopped group runs nothing.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -143,12 +144,32 @@ describe.each(engines)('a protection group runs and expires recovery points on i
     expect(await compareTrees(src, path.join(to, src))).toEqual([]);
   });
 
+  it('with the agent offline the scheduled backup waits 10 minutes, then fails naming the agent and the work', async (ctx) => {
+    if (skip) return ctx.skip();
+    await agent.stop();
+    await until('the agent to be offline', async () => {
+      const agents = await api.get<Array<{ name: string; online: boolean }>>('/agents');
+      return agents.find((a) => a.name === agent.name)?.online === false ? true : undefined;
+    });
+    const tick = await advance(15 * MIN);
+    expect(tick.queued).toHaveLength(1);
+    const [waiting] = await api.get<Job[]>('/jobs?type=backup&limit=1');
+    expect(waiting!.state).toBe('queued');
+    expect((await advance(9 * MIN)).queued).toEqual([]);
+    expect((await api.get<Job>(`/jobs/${waiting!.id}`)).state).toBe('queued');
+    await advance(1 * MIN);
+    expect(await api.get<Job>(`/jobs/${waiting!.id}`)).toMatchObject({
+      state: 'failed', errorMessage: `agent '${agent.name}' has been offline for 10m; the scheduled backup of 'docs' did not run`,
+    });
+    expect(await points()).toHaveLength(1);
+  });
+
   it('a stopped group runs nothing', async (ctx) => {
     if (skip) return ctx.skip();
     await ok(cli(['groups', 'stop', 'fast']));
     const tick = await advance(60 * MIN);
     expect(tick.queued).toEqual([]);
-    expect(await api.get<Job[]>('/jobs?type=backup&limit=1000')).toHaveLength(5);
+    expect(await api.get<Job[]>('/jobs?type=backup&limit=1000')).toHaveLength(6);
     expect(await points()).toHaveLength(1);
   });
 });
