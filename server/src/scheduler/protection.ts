@@ -89,7 +89,8 @@ export class ProtectionService implements ProtectionHooks {
    * was pruned (or the source is not in an active group, or busy).
    */
   async applyRetention(dataSourceId: string): Promise<Job | null> {
-    if (this.inPass.has(dataSourceId)) return null;
+    // A job on the source (a manual backup) comes first; retention follows its end.
+    if (this.inPass.has(dataSourceId) || this.d.jobs.isBusy(dataSourceId)) return null;
     this.inPass.add(dataSourceId);
     try {
       const source = await this.d.catalog.getDataSource(dataSourceId);
