@@ -22,7 +22,8 @@ import { DEFAULT_SOFT_DELETE_DAYS, type Catalog, type Vault as VaultRecord, type
 import type { ChunkStore } from '../chunk-store/index.js';
 import { conflict, invalid, notFound, StrataError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { DEFAULT_ONLINE_POLICY_NAME, defaultOnlinePolicy, parseOnlinePolicy } from '../retention/policy.js';
+import { evaluateOnlineRetention } from '../retention/evaluate.js';
+import { DEFAULT_ONLINE_POLICY_NAME, defaultOnlinePolicy, parseOnlinePolicy, type OnlinePolicySpec } from '../retention/policy.js';
 import { attachVault, uploadPoint as libUploadPoint, Vault, type UploadPointOptions, type UploadProgress, type VaultOptions } from '../vault/index.js';
 import { isVaultError, type VaultBackend } from '../vault/backends/index.js';
 import { VaultHandles, type OpenVault } from './vault-handles.js';
@@ -286,6 +287,25 @@ export class VaultService {
     }
     await this.handles.locked(rec.id, () => this.purgeOne(rec, pointId));
     return { ...row, purged: true };
+  }
+
+  /**
+   * GFS retention of one data source's online points: every live online
+   * copy the policy no longer holds is deleted with reason 'retention' (soft
+   * delete; allowed on an immutable vault, since the point has expired).
+   * The scheduler calls it after an upload and when a policy changes.
+   */
+  async applyOnlineRetention(dataSourceId: string, spec: OnlinePolicySpec, now: Date = this.clock.now()): Promise<{ pointId: string; keep: boolean; reasons: string[] }[]> {
+    const online: { pointId: string; createdAt: Date }[] = [];
+    for (const p of await this.catalog.listRecoveryPoints({ dataSourceId })) {
+      if (p.location === 'disk') continue;
+      const row = await this.catalog.getVaultPoint(p.id);
+      if (row && !row.deletedAt) online.push({ pointId: p.id, createdAt: p.createdAt });
+    }
+    const decisions = evaluateOnlineRetention(online.map((p) => p.createdAt), spec, now);
+    const out = decisions.map((d, i) => ({ pointId: online[i]!.pointId, keep: d.keep, reasons: d.reasons }));
+    for (const d of out) if (!d.keep) await this.deletePoint(d.pointId, { reason: 'retention' });
+    return out;
   }
 
   async undeletePoint(pointId: string, vaultRef?: string): Promise<VaultPointRecord> {

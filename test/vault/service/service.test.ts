@@ -147,6 +147,26 @@ describe('soft delete, undelete, purge', () => {
   });
 });
 
+describe('online GFS retention', () => {
+  it('applyOnlineRetention soft-deletes the copies the policy no longer holds, also on an immutable vault', async () => {
+    const s = await server();
+    await s.vaults.createVault({ name: 'locked', target: localTarget(), passphrase: PASS, immutable: true });
+    const ids: string[] = [];
+    for (let d = 1; d <= 10; d++) {
+      const { point } = await backupPoint(s, { n: 2, createdAt: new Date(Date.UTC(2026, 10, d, 22, 0)) });
+      await s.vaults.uploadPoint(point.id);
+      ids.push(point.id);
+    }
+    const { point: diskOnly } = await backupPoint(s, { n: 1, createdAt: new Date(Date.UTC(2026, 10, 1, 21, 0)) });
+    const spec = parseOnlinePolicy({ schedule: { frequency: 'daily', times: ['22:00'] }, retention: { daily: { count: 7 } } });
+    const r = await s.vaults.applyOnlineRetention((await s.catalog.getRecoveryPoint(ids[0]!))!.dataSourceId, spec, new Date(Date.UTC(2026, 10, 10, 23, 0)));
+    expect(r.filter((d) => !d.keep).map((d) => d.pointId).sort()).toEqual(ids.slice(0, 3).sort());
+    expect(r.map((d) => d.pointId)).not.toContain(diskOnly.id);
+    expect((await s.vaults.listPoints('locked')).map((p) => p.pointId).sort()).toEqual(ids.slice(3).sort());
+    expect((await s.vaults.listPoints('locked', 'deleted')).map((p) => p.pointId).sort()).toEqual(ids.slice(0, 3).sort());
+  });
+});
+
 describe('immutability and retention minimums', () => {
   it('an immutable vault refuses an admin delete (retention expiry is allowed) and cannot be made mutable', async () => {
     const s = await server();
