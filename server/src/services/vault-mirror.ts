@@ -7,6 +7,14 @@
  *   every pack, index, refs and manifest the uploader writes is on both, so
  *   a point exists in the mirrored vault only once its manifest is on both.
  *   (An `ifAbsent` put that conflicts on either target is 'conflict'.)
+ * - `put` writes the secondary FIRST: whatever the primary holds, the
+ *   secondary holds too. The uploader learns what the vault holds by listing
+ *   `index/` (on the primary), so an interrupted upload never counts a pack
+ *   as held that the secondary lacks; at worst the secondary keeps an
+ *   orphan, which nothing reads.
+ * - `checkBoth()` probes both targets; the vault service runs it before an
+ *   upload, so an upload never starts (and never syncs from one target
+ *   alone) while either is unreachable.
  * - `head` is non-null only when both targets hold the object, so the
  *   uploader's "already uploaded?" check never skips a target.
  * - `get` and `list` read the primary and fall back to the secondary when the
@@ -46,9 +54,9 @@ export class MirroredBackend implements VaultBackend {
   }
 
   async put(key: string, data: Buffer | Uint8Array, opts?: PutOptions): Promise<void> {
-    // Sequential: an ifAbsent conflict on the primary stops before the secondary is touched.
-    await this.primary.put(key, data, opts);
+    // Sequential, secondary first (see the contracts above).
     await this.secondary.put(key, data, opts);
+    await this.primary.put(key, data, opts);
   }
 
   async delete(key: string): Promise<void> {
@@ -79,6 +87,11 @@ export class MirroredBackend implements VaultBackend {
       }
     }
     yield* this.secondary.list(prefix);
+  }
+
+  /** Both targets answer (a HEAD of `key` on each); throws the first failure. */
+  async checkBoth(key = 'config'): Promise<void> {
+    await Promise.all([this.primary.head(key), this.secondary.head(key)]);
   }
 
   async close(): Promise<void> {

@@ -29,7 +29,7 @@ import { isVaultError, type VaultBackend } from '../vault/backends/index.js';
 import { VaultHandles, type OpenVault } from './vault-handles.js';
 import { importVaultPoints, type ImportSummary } from './vault-import.js';
 import { asStrataError, checkImmutable, checkPassphraseInput, checkSoftDeleteDays, oneShotStripped, type VaultInput } from './vault-input.js';
-import type { MirrorOptions } from './vault-mirror.js';
+import { MirroredBackend, type MirrorOptions } from './vault-mirror.js';
 import { checkOnlineRetentionAllowed, RetentionRefusedError, VaultImmutableError } from './vault-protection.js';
 import { FallbackReader } from './vault-read.js';
 import { checkVaultName, parseRedundancy, parseTarget } from './vault-targets.js';
@@ -214,6 +214,8 @@ export class VaultService {
       let r;
       try {
         const h = await this.open(rec.id);
+        // Writes go to both targets: do not start (nor learn what the vault holds from one alone) while either is down.
+        if (h.vault.backend instanceof MirroredBackend) await h.vault.backend.checkBoth();
         r = await libUploadPoint({
           ...this.o.upload, vault: h.vault, known: h.known, store: this.o.store, refs: refs.iterate(), signal: o.signal, onProgress: o.onProgress,
           point: {
