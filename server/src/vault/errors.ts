@@ -94,3 +94,30 @@ export class VaultStateError extends VaultCoreError {
     super('VAULT_STATE', `vault state file ${file}: ${reason}`, 'permanent');
   }
 }
+
+interface LeaseHolder {
+  kind: string;
+  owner: string;
+  expiresAt: string;
+}
+
+const holderText = (h: LeaseHolder | undefined) =>
+  (h ? `${h.kind} lease held by ${h.owner} until ${h.expiresAt}` : 'a lease of another writer');
+
+/** Another writer holds a live lease that excludes this work (§9). Transient: retry after it ends or expires. */
+export class VaultLeaseHeldError extends VaultCoreError {
+  constructor(readonly vault: string, readonly wanted: string, readonly holder: LeaseHolder | undefined) {
+    super('VAULT_LEASE_HELD',
+      `vault ${vault}: cannot start ${wanted === 'upload' ? 'an upload' : wanted === 'prune' ? 'pruning' : 'orphan removal'}: ${holderText(holder)}; try again after it ends or expires`,
+      'transient');
+  }
+}
+
+/** This writer's lease expired unrenewed or was taken over: it stopped before its next step (§9). */
+export class VaultLeaseLostError extends VaultCoreError {
+  constructor(readonly vault: string, readonly mine: LeaseHolder, readonly holder: LeaseHolder | undefined) {
+    super('VAULT_LEASE_LOST',
+      `vault ${vault}: the ${mine.kind} lease of ${mine.owner} was lost (${holder ? `now ${holderText(holder)}` : 'expired without renewal'}); stopped, a rerun continues`,
+      'transient');
+  }
+}

@@ -46,6 +46,12 @@ export { uploadPoint } from './uploader.js';
 export type { ChunkSource, UploadPointOptions, UploadProgress, UploadResult } from './uploader.js';
 export { VaultReader } from './reader.js';
 export { findOrphanPacks, removeOrphanPacks } from './orphans.js';
+export type { RemoveOrphansOptions } from './orphans.js';
+export { pruneVault } from './prune.js';
+export type { PruneOptions, PruneProgress, PruneResult } from './prune.js';
+export { planPrune, liveShare } from './prune-plan.js';
+export { EXCLUSIVE_LEASE_KEY, Lease, LEASE_TTL_DEFAULT_MS, readLease, UPLOAD_LEASE_PREFIX } from './lease.js';
+export type { LeaseKind, LeaseOptions, LeaseRecord } from './lease.js';
 export { verifyVault } from './verify.js';
 export type { VaultDamage, VaultVerifyResult, VerifyOptions } from './verify.js';
 export type { VaultPoint, VaultPointInput } from './manifest.js';
@@ -54,5 +60,5 @@ export type { Clock, LimitFor, RetryOptions } from './transfer.js';
 export {
   VaultChunkNotFoundError, VaultCorruptError, VaultExistsError, VaultFormatError, VaultKeyMismatchError,
   VaultNotInitializedError, VaultPassphraseTooShortError, VaultPointNotFoundError, VaultPointTooLargeError, VaultStateError,
-  VaultUploadAbortedError, VaultWrongPassphraseError,
+  VaultUploadAbortedError, VaultWrongPassphraseError, VaultLeaseHeldError, VaultLeaseLostError,
 } from './errors.js';

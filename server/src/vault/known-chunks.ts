@@ -220,6 +220,20 @@ export class KnownChunks {
       const packId = o.key.slice('index/'.length);
       if (isPackId(packId)) payloads.push(await readIndex(vault, packId, signal));
     }
+    await this.replace(payloads);
+    return { packs: this.packIds.length, chunks: this.map.size };
+  }
+
+  /**
+   * Replace the log (durably) with exactly these index payloads. Pruning uses
+   * it to forget packs before it deletes them: the log may lack packs the
+   * vault holds (a sync finds them again), never hold one the vault lacks.
+   */
+  async replace(payloads: Buffer[]): Promise<void> {
+    for (const p of payloads) {
+      const ix = decodeIndex(p);
+      if (typeof ix === 'string') throw new Error(`known chunks: refusing a bad index payload: ${ix}`);
+    }
     await this.appendChain;
     await this.fh?.close();
     await writeFileDurable(this.file, [header(this.vaultId), ...payloads.map(record)], 0o600);
@@ -229,7 +243,6 @@ export class KnownChunks {
     for (const p of payloads) this.remember(decodeIndex(p) as PackIndex);
     this.fh = await fsp.open(this.file, 'r+');
     this.needsSync = false;
-    return { packs: this.packIds.length, chunks: this.map.size };
   }
 
   async close(): Promise<void> {

@@ -123,6 +123,20 @@ export function decryptBlob(keys: VaultKeys, packId: string, e: BlobEntry, blob:
   return unzstdExact(data, e.rawSize);
 }
 
+/**
+ * Decrypt one blob into its stored form (compression byte and data, not
+ * decompressed): what pruning copies into a new pack. Returns a reason when
+ * it does not authenticate or does not match its index entry.
+ */
+export function openStoredBlob(keys: VaultKeys, packId: string, e: BlobEntry, blob: Buffer): { compression: BlobCompression; data: Buffer } | string {
+  if (blob.length !== e.length || blob.length < BLOB_OVERHEAD) return `blob is ${blob.length} bytes, the index says ${e.length}`;
+  const plain = open(keys.objectKey(packKey(packId)), blobAad(e.id), blob);
+  if (!plain) return 'authentication failed (AES-GCM tag mismatch)';
+  if (plain[0] !== e.compression) return `blob compression ${plain[0]} differs from the index (${e.compression})`;
+  if (plain[0] === BlobCompression.None && plain.length - 1 !== e.rawSize) return `raw size ${plain.length - 1} differs from the index (${e.rawSize})`;
+  return { compression: plain[0] as BlobCompression, data: plain.subarray(1) };
+}
+
 /** decryptBlob, then the SHA-256 of the result must be `sha256`. */
 export function openBlob(keys: VaultKeys, packId: string, e: BlobEntry, blob: Buffer, sha256: Buffer): Buffer | string {
   const raw = decryptBlob(keys, packId, e, blob);

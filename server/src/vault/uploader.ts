@@ -13,6 +13,7 @@ import { VaultPointTooLargeError, VaultUploadAbortedError } from './errors.js';
 import { IdList, MAX_POINT_CHUNKS } from './id-set.js';
 import { BlobCompression, ObjectType, PACK_TARGET_DEFAULT, PACK_TARGET_MAX, PACK_TARGET_MIN } from './format.js';
 import type { KnownChunks } from './known-chunks.js';
+import { Lease, type LeaseOptions } from './lease.js';
 import { checkPointInput, encodePoint, pointKey, refsKey, type VaultPoint, type VaultPointInput } from './manifest.js';
 import { PackBuilder } from './pack-format.js';
 import { PackSender } from './pack-sender.js';
@@ -67,6 +68,8 @@ export interface UploadPointOptions {
   limitFor?: LimitFor;
   retry?: RetryOptions;
   clock?: Clock;
+  /** The shared upload lease (§9): options, or false when the caller excludes pruning itself. Default: taken with default options. */
+  lease?: LeaseOptions | false;
 }
 
 /** Chunks read from the store at once. */
@@ -93,7 +96,9 @@ export async function uploadPoint(o: UploadPointOptions): Promise<UploadResult> 
   const report = () => o.onProgress?.({ ...progress });
   const aborted = () => new VaultUploadAbortedError(vault.description, id);
 
+  let lease: Lease | undefined;
   const put = async (key: string, data: Buffer) => {
+    await lease?.check(signal);
     await withRetry(async () => {
       await throttle.take(data.length, signal);
       await vault.backend.put(key, data);
@@ -108,6 +113,8 @@ export async function uploadPoint(o: UploadPointOptions): Promise<UploadResult> 
     if (await withRetry(() => vault.backend.head(pointKey(id)), retry, clock, signal)) {
       return result({ alreadyInVault: true });
     }
+    // Refused (VaultLeaseHeldError) while a prune or orphan removal holds the exclusive lease.
+    if (o.lease !== false) lease = await Lease.upload(vault, o.lease ?? {}, signal);
     known.beginUpload();
     let ok = false;
     try {
@@ -116,6 +123,7 @@ export async function uploadPoint(o: UploadPointOptions): Promise<UploadResult> 
       return result(r);
     } finally {
       await known.endUpload(ok);
+      await lease?.release();
     }
   } catch (err) {
     // A cancel that landed inside a backoff, a throttle wait or a listing is still a cancel.
