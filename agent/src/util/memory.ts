@@ -36,7 +36,7 @@ export interface MemoryGuardOptions {
 }
 
 const MiB = 1024 * 1024;
-export const DEFAULT_MEMORY_GUARD: MemoryGuardOptions = { softLimit: 128 * MiB, sampleMs: 50, minGapMs: 100, maxGapMs: 2000 };
+export const DEFAULT_MEMORY_GUARD: MemoryGuardOptions = { softLimit: 120 * MiB, sampleMs: 50, minGapMs: 100, maxGapMs: 500 };
 
 /** Collections the guard requested so far, and the milliseconds they took (logged after each job). */
 export const guardStats = { collections: 0, ms: 0 };
@@ -59,7 +59,7 @@ export function startMemoryGuard(o: MemoryGuardOptions = DEFAULT_MEMORY_GUARD): 
     last = Date.now();
     const freed = before - process.memoryUsage.rss();
     // Little freed: the memory is in use; do not keep paying for collections that cannot help.
-    gap = freed < 4 * MiB ? Math.min(o.maxGapMs, gap * 2) : o.minGapMs;
+    gap = freed < 2 * MiB ? Math.min(o.maxGapMs, gap * 2) : o.minGapMs;
   }, o.sampleMs);
   t.unref();
   return () => clearInterval(t);
