@@ -13,8 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { Catalog, Vault as VaultRecord } from '../catalog/index.js';
 import type { Logger } from '../log.js';
 import type { VaultPoint } from '../vault/index.js';
-import type { OpenVault } from './vault-handles.js';
-import { FallbackReader } from './vault-read.js';
+import type { FallbackReader } from './vault-read.js';
 
 export interface ImportSummary {
   points: number;
@@ -32,8 +31,7 @@ const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.
 const str = (v: unknown, d: string): string => (typeof v === 'string' && v.trim() !== '' ? v : d);
 const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : []);
 
-export async function importVaultPoints(catalog: Catalog, rec: VaultRecord, h: OpenVault, log?: Logger): Promise<ImportSummary> {
-  const reader = new FallbackReader(h.vault, h.known, null);
+export async function importVaultPoints(catalog: Catalog, rec: VaultRecord, reader: FallbackReader, log?: Logger): Promise<ImportSummary> {
   const s: ImportSummary = { points: 0, known: 0, agentsCreated: 0, dataSourcesCreated: 0, failed: [] };
   const points: VaultPoint[] = [];
   for (const id of await reader.pointIds()) {

@@ -32,8 +32,13 @@ export class FallbackReader {
     }
   }
 
-  pointIds(signal?: AbortSignal): Promise<string[]> {
-    return this.both((r) => r.pointIds(signal));
+  /** Point ids on either target (a manifest lost on the primary is still listed), sorted. */
+  async pointIds(signal?: AbortSignal): Promise<string[]> {
+    if (!this.second) return this.main.pointIds(signal);
+    const [a, b] = await Promise.allSettled([this.main.pointIds(signal), this.second.pointIds(signal)]);
+    if (a.status === 'rejected' && b.status === 'rejected') throw a.reason;
+    const ids = new Set([...(a.status === 'fulfilled' ? a.value : []), ...(b.status === 'fulfilled' ? b.value : [])]);
+    return [...ids].sort();
   }
 
   getPoint(id: string, signal?: AbortSignal): Promise<VaultPoint> {

@@ -129,7 +129,8 @@ export class VaultService {
       }
       const same = (await this.catalog.listVaults()).find((v) => v.vaultUid === handle!.vault.id && v.id !== row.id);
       if (same) throw conflict(`this vault (id ${handle.vault.id}) is already attached as '${same.name}'`);
-      const imported = mode === 'attach' ? await importVaultPoints(this.catalog, row, handle, this.o.log) : undefined;
+      if (mode === 'attach' && sec) await sameVaultOnBoth(handle.primary, sec);
+      const imported = mode === 'attach' ? await importVaultPoints(this.catalog, row, this.readerOf(handle, 'auto'), this.o.log) : undefined;
       const ready = (await this.catalog.updateVault(row.id, { state: 'ready', vaultUid: handle.vault.id }))!;
       handle.record = ready;
       this.handles.remember(handle);
@@ -171,9 +172,11 @@ export class VaultService {
    * (cross-region restore on purpose).
    */
   async reader(ref: string, o: { target?: 'primary' | 'secondary' | 'auto' } = {}): Promise<FallbackReader> {
-    const h = await this.open(ref);
+    return this.readerOf(await this.open(ref), o.target ?? 'auto');
+  }
+
+  private readerOf(h: OpenVault, target: 'primary' | 'secondary' | 'auto'): FallbackReader {
     const mk = (b: VaultBackend) => new Vault(b, h.vault.config, h.vault.keys, this.o.vaultOptions);
-    const target = o.target ?? 'auto';
     if (target === 'secondary') {
       if (!h.secondary) throw invalid(`vault '${h.record.name}' has no secondary target (redundancy ${h.record.redundancy})`);
       return new FallbackReader(mk(h.secondary), h.known, null);
@@ -377,6 +380,17 @@ export class VaultService {
   /** Close every open vault (known-chunks files, backend connections). Waits for running uploads. */
   async close(): Promise<void> {
     await this.handles.close();
+  }
+}
+
+/** Attaching with a secondary: it must hold a copy of the same vault (the same config object). */
+async function sameVaultOnBoth(primary: VaultBackend, secondary: VaultBackend): Promise<void> {
+  const [a, b] = await Promise.all([primary.get('config'), secondary.get('config').catch((err: unknown) => {
+    if (isVaultError(err, 'not-found')) return null;
+    throw err;
+  })]);
+  if (!b || !a.equals(b)) {
+    throw invalid(`the secondary target ${secondary.description} does not hold a copy of this vault${b ? ' (its config differs)' : ' (it is empty)'}: attach with the target(s) the vault was created with`);
   }
 }
 

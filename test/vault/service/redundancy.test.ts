@@ -79,6 +79,13 @@ describe('a local GRS vault (two folders)', () => {
     }
     expect(corrupt).toBeGreaterThan(0);
     await expect(s.vaults.reader('plain-missing')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    // disaster recovery with both targets; a secondary that is not a copy of the vault is refused
+    const t = await server();
+    await expect(t.vaults.attach({ name: 'bad', target: primary, secondary: localTarget(), passphrase: PASS }))
+      .rejects.toMatchObject({ code: 'INVALID_REQUEST', message: expect.stringMatching(/does not hold a copy of this vault \(it is empty\)/) });
+    const r = await t.vaults.attach({ name: 'grs', target: primary, secondary, passphrase: PASS });
+    expect(r.vault).toMatchObject({ redundancy: 'GRS' });
+    expect(r.imported.points).toBe(1);
   });
 });
 
