@@ -176,6 +176,20 @@ export function vaultCommands(program: Command) {
     else showVault(v);
   });
 
+  vault.command('update <vault>').description('change soft-delete days, or turn immutability on (it cannot be turned off)')
+    .option('--soft-delete-days <n>', 'days a deleted online point is kept (0 = off)')
+    .option('--immutable', 'refuse deleting online points and shortening retention from now on')
+    .option('--json')
+    .action(async (ref: string, o: { softDeleteDays?: string; immutable?: boolean; json?: boolean }) => {
+      const b: Row = {};
+      if (o.softDeleteDays !== undefined) b.softDeleteDays = /^\d+$/.test(o.softDeleteDays) ? Number(o.softDeleteDays) : o.softDeleteDays;
+      if (o.immutable) b.immutable = true;
+      if (!Object.keys(b).length) throw usage('nothing to change: give --soft-delete-days and / or --immutable');
+      const v = await api().request<Row>('PATCH', `/vaults/${seg(ref)}`, b);
+      if (o.json) json(v);
+      else showVault(v);
+    });
+
   vault.command('points <vault>').description('online recovery points in a vault')
     .option('--deleted', 'only soft-deleted points').option('--all', 'live and soft-deleted points').option('--json')
     .action(async (ref: string, o: { deleted?: boolean; all?: boolean; json?: boolean }) => {

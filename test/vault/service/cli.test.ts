@@ -48,6 +48,8 @@ describe('strata vault', () => {
     expect(await ok(cli(['vault', 'list']))).toMatch(/^NAME\s+STATE\s+REDUNDANCY/);
     expect(await ok(cli(['vault', 'show', 'mirrored']))).toMatch(/secondary\s+local .*v2b[\s\S]*soft delete\s+14 days/);
     expect((await cli(['vault', 'show', 'missing'])).code).toBe(4);
+    expect(await okJson(cli(['vault', 'update', 'offsite', '--soft-delete-days', '30', '--immutable', '--json']))).toMatchObject({ softDeleteDays: 30, immutable: true });
+    expect((await cli(['vault', 'update', 'offsite'])).code).toBe(2);
   });
 
   it('attach on a brand-new server: wrong passphrase exit 3; points list shows the lost server\'s points; delete-point / undelete-point', async () => {
