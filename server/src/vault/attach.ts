@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import type { VaultBackend } from './backends/backend.js';
 import { loadVaultKey, saveVaultKey } from './key-file.js';
 import { KnownChunks } from './known-chunks.js';
+import { readPruneEpoch } from './prune-epoch.js';
 import { createVault, openVault, type Vault, type VaultOptions } from './vault.js';
 
 export interface AttachedVault {
@@ -29,7 +30,11 @@ export async function attachVault(backend: VaultBackend, passphrase: string, sta
   await fsp.mkdir(stateDir, { recursive: true, mode: 0o700 });
   await saveVaultKey(keyFileIn(stateDir), vault.exportKey());
   const known = await KnownChunks.open(stateDir, vault.id);
-  if (!o.create) await known.rebuild(vault);
+  if (!o.create) {
+    const epoch = await readPruneEpoch(vault);
+    await known.rebuild(vault);
+    await known.setEpoch(epoch);
+  }
   return { vault, known };
 }
 

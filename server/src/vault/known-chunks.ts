@@ -55,6 +55,9 @@ export class KnownChunks {
   private fh: fsp.FileHandle | undefined;
   private appendChain: Promise<void> = Promise.resolve();
   private dirty = false;
+  /** Bumped by replace(): a sync that started before a replace adds nothing (it may have seen packs a prune deletes). */
+  private generation = 0;
+  private epochValue = '';
   private active = 0;
   /** The log may lack packs the vault has (previous upload interrupted, or no log yet): list `index/` before trusting it. */
   needsSync = false;
@@ -63,6 +66,24 @@ export class KnownChunks {
 
   get file(): string {
     return path.join(this.dir, 'known-chunks.log');
+  }
+
+  get epochFile(): string {
+    return path.join(this.dir, 'known-chunks.epoch');
+  }
+
+  /**
+   * The prune epoch of the vault (its `pruned` object, §8.11) this log was
+   * last made consistent with; '' when none. An upload that finds another
+   * epoch in the vault rebuilds the log first.
+   */
+  get epoch(): string {
+    return this.epochValue;
+  }
+
+  async setEpoch(epoch: string): Promise<void> {
+    await writeFileDurable(this.epochFile, epoch, 0o600);
+    this.epochValue = epoch;
   }
 
   get dirtyFile(): string {
@@ -104,6 +125,7 @@ export class KnownChunks {
       await k.fh.datasync();
       k.needsSync = true;
     }
+    k.epochValue = (await fsp.readFile(k.epochFile, 'utf8').catch(() => '')).trim();
     if (await fsp.access(k.dirtyFile).then(() => true, () => false)) {
       k.dirty = true;
       k.needsSync = true;
@@ -199,12 +221,15 @@ export class KnownChunks {
   /** List `index/` and load the index objects the log lacks. Returns the packs added. */
   async sync(vault: Vault, signal?: AbortSignal): Promise<number> {
     this.checkVault(vault);
+    const gen = this.generation;
     let added = 0;
     for (const o of await vault.list('index/', signal)) {
       signal?.throwIfAborted();
       const packId = o.key.slice('index/'.length);
       if (!isPackId(packId) || this.packSet.has(packId)) continue;
-      await this.addPack(await readIndex(vault, packId, signal));
+      const payload = await readIndex(vault, packId, signal);
+      if (gen !== this.generation) return added; // a prune replaced the log meanwhile: what we listed may be gone
+      await this.addPack(payload);
       added++;
     }
     this.needsSync = false;
@@ -234,6 +259,7 @@ export class KnownChunks {
       const ix = decodeIndex(p);
       if (typeof ix === 'string') throw new Error(`known chunks: refusing a bad index payload: ${ix}`);
     }
+    this.generation++;
     await this.appendChain;
     await this.fh?.close();
     await writeFileDurable(this.file, [header(this.vaultId), ...payloads.map(record)], 0o600);

@@ -14,6 +14,7 @@
  * pack, its index object is deleted, then the pack; (7) orphan packs (no
  * index: an interrupted upload, rewrite or deletion) are deleted.
  */
+import { randomBytes } from 'node:crypto';
 import { checkPointId } from '../chunk-store/index.js';
 import { isVaultError } from './backends/backend.js';
 import { VaultCorruptError } from './errors.js';
@@ -22,6 +23,7 @@ import { decodeIndex, type PackIndex } from './index-format.js';
 import { type KnownChunks, readIndex } from './known-chunks.js';
 import { Lease, type LeaseOptions } from './lease.js';
 import { pointKey, refsKey } from './manifest.js';
+import { encodePruned, PRUNED_KEY } from './prune-epoch.js';
 import { deleteOrphans } from './orphans.js';
 import { type BuiltPack, indexKey, isPackId, openStoredBlob, PackBuilder, packKey } from './pack-format.js';
 import { PackSender } from './pack-sender.js';
@@ -160,7 +162,13 @@ class Pruner {
     const plan = planPrune(packs, live, this.rewriteBelow);
     this.report('plan');
 
-    // 4. The log forgets what is about to go before anything goes (it may lack packs, never hold a deleted one).
+    // 4. A new prune epoch tells every other known-chunks log of this vault to rebuild before it is trusted;
+    // this log forgets what is about to go before anything goes (it may lack packs, never hold a deleted one).
+    const epoch = plan.rewrite.length + plan.remove.length > 0 ? randomBytes(16).toString('hex') : undefined;
+    if (epoch) {
+      await this.step();
+      await withRetry(() => vault.backend.put(PRUNED_KEY, encodePruned(epoch, vault.clock.now())), vault.retry, vault.clock, signal);
+    }
     const keptPayloads = plan.keep.map((ix) => payloads.get(ix.packId)!);
     await known.replace(keptPayloads);
 
@@ -193,6 +201,8 @@ class Pruner {
     }
     this.res.bytesFreed -= this.res.bytesRewritten;
     await known.replace([...keptPayloads, ...written]);
+    // Only now is this log consistent with the epoch (a crash before: the next upload rebuilds).
+    if (epoch) await known.setEpoch(epoch);
     this.report('done');
     return { ...this.res };
   }

@@ -14,6 +14,7 @@ import { IdList, MAX_POINT_CHUNKS } from './id-set.js';
 import { BlobCompression, ObjectType, PACK_TARGET_DEFAULT, PACK_TARGET_MAX, PACK_TARGET_MIN } from './format.js';
 import type { KnownChunks } from './known-chunks.js';
 import { Lease, type LeaseOptions } from './lease.js';
+import { syncPruneEpoch } from './prune-epoch.js';
 import { checkPointInput, encodePoint, pointKey, refsKey, type VaultPoint, type VaultPointInput } from './manifest.js';
 import { PackBuilder } from './pack-format.js';
 import { PackSender } from './pack-sender.js';
@@ -118,6 +119,8 @@ export async function uploadPoint(o: UploadPointOptions): Promise<UploadResult> 
     known.beginUpload();
     let ok = false;
     try {
+      // Pruned since this log was last consistent (another server, or a crashed prune): rebuild it first.
+      await syncPruneEpoch(vault, known, signal);
       const r = await sendPoint(o, put, progress, report, aborted, clock);
       ok = true;
       return result(r);

@@ -33,6 +33,7 @@ export interface Fixture {
   raws: Record<'p1' | 'p2' | 'p3', Map<string, Buffer>>;
   /** Pack ids by name (PA1, PA2, PA3, PB1, PB2, PC1). */
   packs: Record<string, string>;
+  store: Awaited<ReturnType<typeof openStore>>;
   upload(id: string): Promise<void>;
 }
 
@@ -60,7 +61,7 @@ export async function threePoints(): Promise<Fixture> {
   const packs = { PA1: packOf(A[0]), PA2: packOf(A[4]), PA3: packOf(A[8]), PB1: packOf(B[0]), PB2: packOf(B[4]), PC1: packOf(C[0]) };
   expect(new Set(Object.values(packs)).size).toBe(6);
   expect(known.packCount).toBe(6);
-  return { vault, local, known, stateDir, key: vault.exportKey(), raws, packs, upload };
+  return { vault, local, known, stateDir, key: vault.exportKey(), raws, packs, upload, store };
 }
 
 /** A copy of the fixture's vault folder and state dir, opened afresh (a wrapper may go around the backend). */

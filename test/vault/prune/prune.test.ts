@@ -52,6 +52,24 @@ describe('pruneVault', () => {
     await expectClean(vault, known, ['p1', 'p2', 'p3']);
   });
 
+  it('another server whose known chunks predate the prune rebuilds them before it uploads (it never skips a deleted chunk)', async () => {
+    const f = await threePoints();
+    const other = await knownIn(f.vault, tempDir());
+    await other.sync(f.vault);
+    expect(other.packCount).toBe(6);
+    await pruneVault({ vault: f.vault, known: f.known, deletePointIds: ['p1'] });
+    expect(other.epoch).toBe('');
+    expect(f.known.epoch).toMatch(/^[0-9a-f]{32}$/);
+    const store = f.store;
+    const { uploadPoint } = await import('../../../server/src/vault/index.js');
+    const r = await uploadPoint({ vault: f.vault, known: other, store, point: { id: 'p1', dataSourceId: 'd', agentId: 'a', createdAt: new Date(), root: [] },
+      refs: [...f.raws.p1.keys()].map((h) => Buffer.from(h, 'hex')), packSize: 32 << 10 });
+    expect(r.chunksSent).toBe(7); // A4-A7 (dead pack) and A9-A11 (not copied out of the rewritten one)
+    expect(other.epoch).toBe(f.known.epoch);
+    await expectReadable(f.vault, other, [f.raws.p1, f.raws.p2, f.raws.p3]);
+    await expectClean(f.vault, other, ['p1', 'p2', 'p3']);
+  });
+
   it('keeps a sparse pack at or above the threshold, and rewrites nothing with rewriteBelow 0', async () => {
     const f = await threePoints();
     const r0 = await pruneVault({ vault: f.vault, known: f.known, deletePointIds: ['p1'], rewriteBelow: 0 });
