@@ -109,9 +109,9 @@ export interface RecoveryPointOps {
   /** The newest point of a data source (the parent of its next incremental backup). */
   latestRecoveryPoint(dataSourceId: string): Promise<RecoveryPoint | null>;
   /**
-   * Every point whose chunks are on the server's disk (location 'disk' or
-   * 'both'): garbage collection must treat all of them as live. Points only
-   * in the vault ('vault') have no ref list in the chunk store and are left out.
+   * Every point id: garbage collection must treat all of them as live, so
+   * every point must have a ref list in the chunk store (an empty one for a
+   * point whose data is only in the vault).
    */
   listRecoveryPointIds(): Promise<string[]>;
   /**

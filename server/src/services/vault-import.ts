@@ -6,11 +6,13 @@
  * lacks are recreated with their original ids; a recreated agent is revoked
  * (its key is unknown: it must be enrolled again before it can connect) and
  * never raises agent-offline alerts. Points come in as location 'vault' with
- * their online copy marked `imported`. Rerunning is harmless: what exists
- * is kept.
+ * their online copy marked `imported`, with an empty ref list in the chunk
+ * store (garbage collection marks from every catalog point; these hold no
+ * chunk on disk). Rerunning is harmless: what exists is kept.
  */
 import { randomUUID } from 'node:crypto';
 import type { Catalog, Vault as VaultRecord } from '../catalog/index.js';
+import type { ChunkStore } from '../chunk-store/index.js';
 import type { Logger } from '../log.js';
 import type { VaultPoint } from '../vault/index.js';
 import type { FallbackReader } from './vault-read.js';
@@ -31,7 +33,7 @@ const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.
 const str = (v: unknown, d: string): string => (typeof v === 'string' && v.trim() !== '' ? v : d);
 const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : []);
 
-export async function importVaultPoints(catalog: Catalog, rec: VaultRecord, reader: FallbackReader, log?: Logger): Promise<ImportSummary> {
+export async function importVaultPoints(catalog: Catalog, store: ChunkStore, rec: VaultRecord, reader: FallbackReader, log?: Logger): Promise<ImportSummary> {
   const s: ImportSummary = { points: 0, known: 0, agentsCreated: 0, dataSourcesCreated: 0, failed: [] };
   const points: VaultPoint[] = [];
   for (const id of await reader.pointIds()) {
@@ -57,6 +59,8 @@ export async function importVaultPoints(catalog: Catalog, rec: VaultRecord, read
       await ensureAgent(catalog, p, obj(extra.agent), rec, s);
       await ensureSource(catalog, p, obj(extra.dataSource), s);
       const parent = p.parentPointId && (await catalog.getRecoveryPoint(p.parentPointId)) ? p.parentPointId : null;
+      // Every catalog point is a GC mark with a ref list; its chunks are in the vault, none on disk: an empty one.
+      await store.refs.write(p.id, []);
       await catalog.createRecoveryPoint({
         id: p.id, dataSourceId: p.dataSourceId, agentId: p.agentId,
         jobId: typeof extra.jobId === 'string' && UUID.test(extra.jobId) ? extra.jobId : randomUUID(),

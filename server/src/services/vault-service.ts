@@ -130,7 +130,7 @@ export class VaultService {
       const same = (await this.catalog.listVaults()).find((v) => v.vaultUid === handle!.vault.id && v.id !== row.id);
       if (same) throw conflict(`this vault (id ${handle.vault.id}) is already attached as '${same.name}'`);
       if (mode === 'attach' && sec) await sameVaultOnBoth(handle.primary, sec);
-      const imported = mode === 'attach' ? await importVaultPoints(this.catalog, row, this.readerOf(handle, 'auto'), this.o.log) : undefined;
+      const imported = mode === 'attach' ? await importVaultPoints(this.catalog, this.o.store, row, this.readerOf(handle, 'auto'), this.o.log) : undefined;
       const ready = (await this.catalog.updateVault(row.id, { state: 'ready', vaultUid: handle.vault.id }))!;
       handle.record = ready;
       this.handles.remember(handle);
@@ -210,10 +210,12 @@ export class VaultService {
     if (done && done.vaultId === rec.id) {
       return { ...zero(), vaultId: rec.id, vaultName: rec.name, pointId, alreadyInVault: true, chunks: done.chunks, online: done };
     }
-    if (point.location === 'vault') throw invalid(`recovery point ${pointId} is no longer on the server's disk: nothing to upload`);
+    if (done) throw conflict(`recovery point ${pointId} is already in vault ${done.vaultId}`);
     return this.handles.locked(rec.id, async () => {
       const [agent, source] = await Promise.all([this.catalog.getAgent(point.agentId), this.catalog.getDataSource(point.dataSourceId)]);
-      const refs = await this.o.store.refs.open(pointId);
+      const refs = await this.o.store.refs.open(pointId).catch((err: unknown) => {
+        throw invalid(`recovery point ${pointId} has no ref list on the server's disk (${(err as Error).message}): nothing to upload`);
+      });
       let r;
       try {
         const h = await this.open(rec.id);

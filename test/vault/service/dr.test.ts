@@ -8,6 +8,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pgAvailable } from '../../helpers/pg.js';
+import { garbageCollect } from '../../../server/src/services/maintenance.js';
 import { backupPoint, localTarget, PASS, server } from './helpers.js';
 
 const PG = await pgAvailable();
@@ -57,6 +58,10 @@ describe.each(ENGINES)('vault attach on a brand-new server [%s]', (engine) => {
     expect(agent!.revokedAt).not.toBeNull(); // its key is unknown: it must enroll again
     expect((await b.catalog.listDataSources()).map((s) => ({ id: s.id, name: s.name, paths: s.paths, excludes: s.excludes })))
       .toEqual(lost.sources.map((s) => ({ id: s.id, name: s.name, paths: s.paths, excludes: s.excludes })));
+
+    // garbage collection marks from every catalog point: the imported ones have (empty) ref lists
+    await expect(garbageCollect(b.catalog, b.store, async () => undefined)).resolves.toBeDefined();
+    await expect(b.vaults.uploadPoint(points[0]!.id, { vault: 'dr' })).resolves.toMatchObject({ alreadyInVault: true });
 
     const reader = await b.vaults.reader('dr');
     for (const [hex, raw] of lost.raws) expect((await reader.readChunk(Buffer.from(hex, 'hex'))).equals(raw)).toBe(true);

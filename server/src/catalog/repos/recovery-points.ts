@@ -1,6 +1,6 @@
 /** Recovery points: one restorable state of one data source, and where it lives. */
 import { randomUUID } from 'node:crypto';
-import { In, type FindOptionsWhere } from 'typeorm';
+import type { FindOptionsWhere } from 'typeorm';
 import type { RecoveryPointOps } from '../catalog.js';
 import type { RepoContext } from '../context.js';
 import { CatalogError } from '../errors.js';
@@ -67,10 +67,9 @@ export function recoveryPointOps(ctx: RepoContext): RecoveryPointOps {
         m.findOne(E, { where: { dataSourceId }, order: NEWEST_FIRST }),
       ),
 
-    // Points only in the vault have no ref list in the chunk store: they are not GC marks.
     listRecoveryPointIds: () =>
       ctx.run('list recovery point ids', async (m) =>
-        (await m.find(E, { select: { id: true }, where: { location: In(['disk', 'both']) }, order: { id: 'ASC' } })).map((p) => p.id),
+        (await m.find(E, { select: { id: true }, order: { id: 'ASC' } })).map((p) => p.id),
       ),
 
     setRecoveryPointLocation: async (id, location, vaultId) => {
