@@ -33,6 +33,15 @@
  *       onProgress, limitFor: workHoursLimit({ workHours, offHours }) });
  *   } finally { refs.close(); }
  *   // keep `vault` and `known` open across jobs; one KnownChunks per state dir.
+ *
+ * Pruning (the retention job, after the catalog has decided which online
+ * points expire): under the exclusive lease, refused (VaultLeaseHeldError,
+ * transient) while an upload runs, and uploads are refused while it runs.
+ *
+ *   const r = await pruneVault({ vault, known, deletePointIds: expiredIds, // or keepPointIds
+ *     rewriteBelow: 0.5, signal, onProgress });
+ *   // r: { pointsRemoved, packsDeleted, packsRewritten, packsWritten, chunksCopied,
+ *   //      orphansRemoved, bytesFreed, bytesRewritten }; rerun after a failure.
  */
 export { createVault, openVault, Vault } from './vault.js';
 export type { VaultOptions, VaultSecret } from './vault.js';
