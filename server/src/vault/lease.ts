@@ -52,19 +52,28 @@ function encode(r: LeaseRecord): Buffer {
 
 /** A lease object, or undefined when it is missing or unreadable (an unreadable lease counts as stale). */
 export async function readLease(vault: Vault, key: string, signal?: AbortSignal): Promise<LeaseRecord | undefined> {
-  let data: Buffer;
-  try {
-    data = await withRetry(() => vault.backend.get(key), vault.retry, vault.clock, signal);
-  } catch (err) {
-    if (isVaultError(err, 'not-found')) return undefined;
-    throw err;
-  }
+  const data = await getIfPresent(vault, key, signal);
+  if (!data) return undefined;
   try {
     const j = JSON.parse(data.toString('utf8')) as Record<string, unknown>;
     if (j.format !== LEASE_FORMAT || typeof j.owner !== 'string' || typeof j.expiresAt !== 'string') return undefined;
     return { kind: j.kind as LeaseKind, owner: j.owner, acquiredAt: String(j.acquiredAt), expiresAt: j.expiresAt };
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * HEAD, then GET: a missing object costs no failed GET (a mirrored backend
+ * would log a failed GET on its primary as a fallback to the secondary).
+ */
+export async function getIfPresent(vault: Vault, key: string, signal?: AbortSignal): Promise<Buffer | undefined> {
+  if (!(await withRetry(() => vault.backend.head(key), vault.retry, vault.clock, signal))) return undefined;
+  try {
+    return await withRetry(() => vault.backend.get(key), vault.retry, vault.clock, signal);
+  } catch (err) {
+    if (isVaultError(err, 'not-found')) return undefined; // deleted in between
+    throw err;
   }
 }
 

@@ -6,9 +6,8 @@
  * from the vault first, so a log written before another server's (or a
  * crashed) prune never makes an upload skip a chunk that was deleted.
  */
-import { isVaultError } from './backends/backend.js';
 import type { KnownChunks } from './known-chunks.js';
-import { withRetry } from './transfer.js';
+import { getIfPresent } from './lease.js';
 import type { Vault } from './vault.js';
 
 export const PRUNED_KEY = 'pruned';
@@ -20,13 +19,8 @@ export function encodePruned(epoch: string, now: number): Buffer {
 
 /** The vault's current prune epoch: '' when it was never pruned; an unreadable object counts as an unknown epoch. */
 export async function readPruneEpoch(vault: Vault, signal?: AbortSignal): Promise<string> {
-  let data: Buffer;
-  try {
-    data = await withRetry(() => vault.backend.get(PRUNED_KEY), vault.retry, vault.clock, signal);
-  } catch (err) {
-    if (isVaultError(err, 'not-found')) return '';
-    throw err;
-  }
+  const data = await getIfPresent(vault, PRUNED_KEY, signal);
+  if (!data) return '';
   try {
     const j = JSON.parse(data.toString('utf8')) as { format?: unknown; epoch?: unknown };
     if (j.format === PRUNED_FORMAT && typeof j.epoch === 'string' && /^[0-9a-f]{32}$/.test(j.epoch)) return j.epoch;
