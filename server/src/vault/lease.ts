@@ -77,7 +77,7 @@ export async function getIfPresent(vault: Vault, key: string, signal?: AbortSign
   }
 }
 
-const live = (r: LeaseRecord | undefined, now: number): r is LeaseRecord => !!r && Date.parse(r.expiresAt) > now;
+const live = (r: LeaseRecord | undefined, now: number): boolean => !!r && Date.parse(r.expiresAt) > now;
 
 /** A lease this process holds. Call `check()` at each step: it renews when due and throws if the lease was lost. */
 export class Lease {
@@ -133,7 +133,11 @@ export class Lease {
         const cur = await readLease(vault, EXCLUSIVE_LEASE_KEY, signal);
         if (cur?.owner === owner) break; // our own put landed, its acknowledgement was lost
         if (live(cur, vault.clock.now())) throw new VaultLeaseHeldError(vault.description, kind, cur);
-        // Stale (or unreadable): take it over.
+        // Stale (or unreadable): take it over — unless another writer did so since we looked (narrows, without CAS cannot close, the race).
+        const again = await readLease(vault, EXCLUSIVE_LEASE_KEY, signal);
+        if (again && (again.owner !== cur?.owner || again.expiresAt !== cur?.expiresAt)) {
+          throw new VaultLeaseHeldError(vault.description, kind, again);
+        }
         await withRetry(() => vault.backend.delete(EXCLUSIVE_LEASE_KEY), vault.retry, vault.clock, signal);
       }
     }

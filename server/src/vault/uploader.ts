@@ -125,8 +125,11 @@ export async function uploadPoint(o: UploadPointOptions): Promise<UploadResult> 
       ok = true;
       return result(r);
     } finally {
-      await known.endUpload(ok);
-      await lease?.release();
+      try {
+        await known.endUpload(ok);
+      } finally {
+        await lease?.release();
+      }
     }
   } catch (err) {
     // A cancel that landed inside a backoff, a throttle wait or a listing is still a cancel.

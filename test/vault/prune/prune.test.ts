@@ -99,6 +99,21 @@ describe('pruneVault', () => {
     await expect(pruneVault({ vault: f.vault, known: f.known, deletePointIds: ['../x'] })).rejects.toThrow();
   });
 
+  it('a cancelled prune stops at its next step, releases its lease, and a rerun finishes', async () => {
+    const f = await threePoints();
+    const ac = new AbortController();
+    await expect(pruneVault({
+      vault: f.vault, known: f.known, deletePointIds: ['p1'], signal: ac.signal,
+      onProgress: (p) => { if (p.phase === 'plan') ac.abort(); },
+    })).rejects.toThrow(/abort/i);
+    expect(await f.vault.list('locks/')).toEqual([]);
+    expect(await packIds(f.vault)).toHaveLength(6);
+    await expectReadable(f.vault, f.known, [f.raws.p2, f.raws.p3]);
+    const r = await pruneVault({ vault: f.vault, known: f.known, deletePointIds: ['p1'] });
+    expect(r).toMatchObject({ pointsRemoved: 0, packsDeleted: 1, packsRewritten: 1 });
+    await expectClean(f.vault, f.known, ['p2', 'p3']);
+  });
+
   it('stops before deleting any pack when a remaining point has no refs (it cannot know what is live)', async () => {
     const f = await threePoints();
     await f.vault.backend.delete('refs/p3');
