@@ -1,7 +1,7 @@
 /**
  * Starts a Strata server: catalog, chunk store, TLS identity, admin credential,
- * REST API and agent gateway on one port, and the scheduler that runs the
- * protection groups. `startServer` is what the `strata server` command and the
+ * REST API and agent gateway on one port, the vault service, and the
+ * scheduler that runs the protection groups. `startServer` is what the `strata server` command and the
  * tests call.
  */
 import fs from 'node:fs/promises';
@@ -18,6 +18,7 @@ import { log as defaultLog, type Logger } from './log.js';
 import { parseTimeZone } from './retention/index.js';
 import { startProtection, systemClock, TestClock, type Clock, type JobQueue, type Protection, type ProtectionService, type QueueOptions, type Scheduler } from './scheduler/index.js';
 import { adminTokenPath, loadOrCreateAdminToken } from './services/admin-credential.js';
+import { sharedVaultService, type VaultService } from './services/vault-service.js';
 import { loadOrCreateTls } from './tls.js';
 import { writeFileDurable } from './util/durable.js';
 
@@ -74,6 +75,8 @@ export interface RunningServer {
   scheduler: Scheduler;
   queue: JobQueue;
   protection: ProtectionService;
+  /** The one vault service of this data dir: the API, uploads and retention share it. */
+  vaults: VaultService;
   /** Null when started with alerts: false. */
   alerts: AlertMonitor | null;
   /** For tests and in-process tools; the API goes through the same objects. */
@@ -98,9 +101,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   const gateway = new AgentGateway(catalog, log);
   const jobs = new JobService(catalog, store, gateway, log, clock);
+  // One per data dir (two would both append to a vault's known-chunks log).
+  const vaults = sharedVaultService({ catalog, store, dataDir, timeZone, log, clock });
   await catalog.failInterruptedJobs?.('the server stopped while the job ran');
-  const bg = background(opts, { catalog, store, jobs, gateway, clock, log, dataDir, timeZone });
-  const app = createApp({ catalog, store, gateway, jobs, adminToken, tlsFingerprint: tls?.fingerprint ?? null, dataDir, timeZone, protection: bg.hooks }, log, { testHooks: bg.testHooks });
+  const bg = background(opts, { catalog, store, jobs, gateway, clock, log, dataDir, timeZone, vaults });
+  const app = createApp({ catalog, store, gateway, jobs, adminToken, tlsFingerprint: tls?.fingerprint ?? null, dataDir, timeZone, protection: bg.hooks, vaults }, log, { testHooks: bg.testHooks });
   const server = tls ? https.createServer({ key: tls.key, cert: tls.cert, ciphers: TLS_CIPHERS, honorCipherOrder: true }, app.callback()) : http.createServer(app.callback());
   server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
   await new Promise<void>((resolve, reject) => {
@@ -120,6 +125,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     server.closeAllConnections?.();
     await new Promise<void>((r) => server.close(() => r()));
     await gateway.close();
+    await vaults.close();
     await store.close();
     await catalog.close();
     throw e;
@@ -127,7 +133,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const { alerts } = bg;
   return {
     url, agentUrl, adminToken, adminTokenFile: adminTokenPath(dataDir), jobs, catalog, store,
-    clock, timeZone, scheduler: p.scheduler, queue: p.queue, protection: p.protection, alerts,
+    clock, timeZone, scheduler: p.scheduler, queue: p.queue, protection: p.protection, vaults, alerts,
     certFingerprint: tls?.fingerprint ?? null, certFile: tls ? path.join(dataDir, 'tls', 'cert.pem') : null,
     async close() {
       await p.stop();
@@ -138,6 +144,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       await gateway.close();
       server.closeAllConnections?.();
       await new Promise<void>((r) => server.close(() => r()));
+      // Waits for a running upload (cancelled above) to let go of the vault.
+      await vaults.close();
       await store.close();
       await catalog.close();
     },
@@ -151,7 +159,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
  */
 function background(
   opts: ServerOptions,
-  d: { catalog: Catalog; store: ChunkStore; jobs: JobService; gateway: AgentGateway; clock: Clock; log: Logger; dataDir: string; timeZone: string },
+  d: { catalog: Catalog; store: ChunkStore; jobs: JobService; gateway: AgentGateway; clock: Clock; log: Logger; dataDir: string; timeZone: string; vaults: VaultService },
 ) {
   let protection: Protection | undefined;
   const alerts = opts.alerts === false ? null : new AlertMonitor({ catalog: d.catalog, clock: d.clock, isAgentOnline: (id) => d.gateway.isOnline(id), dataDir: d.dataDir, log: d.log, ...opts.alerts });

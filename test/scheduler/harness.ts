@@ -2,7 +2,8 @@
  * A scheduler on a TestClock over a real catalog (SQLite in a tmp dir) and a
  * real chunk store, with fake job starters: a "backup" marks its queued row
  * running, records when it ran, and ends it (at once, or when the test
- * releases it). Everything else — due work, the queue, retention — is real.
+ * releases it). Everything else — due work, the queue, retention, the vault
+ * service (a local vault once a test creates one) — is real.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -16,6 +17,7 @@ import { ProtectionService } from '../../server/src/scheduler/protection.js';
 import { JobQueue, type QueueOptions, type QueueTask, type TaskOutcome } from '../../server/src/scheduler/queue.js';
 import { CatalogTaskRunner } from '../../server/src/scheduler/runner.js';
 import { Scheduler, type SchedulerOptions } from '../../server/src/scheduler/scheduler.js';
+import { VaultService } from '../../server/src/services/vault-service.js';
 import { SAMPLE_KEY } from '../catalog/harness.js';
 
 export const MIN = 60_000;
@@ -54,6 +56,7 @@ export interface Harness {
   catalog: Catalog;
   store: ChunkStore;
   jobs: JobService;
+  vaults: VaultService;
   starters: FakeStarters;
   queue: JobQueue;
   protection: ProtectionService;
@@ -75,19 +78,24 @@ export async function schedulerHarness(start: string, opts: { timeZone?: string;
   const gateway = { isOnline: () => true, session: () => undefined, onPresence: () => {} };
   const jobs = new JobService(catalog, store, gateway as never, silent, clock);
   const timeZone = opts.timeZone ?? 'UTC';
+  const vaults = new VaultService({
+    catalog, store, dataDir: dir, timeZone, clock, log: silent,
+    vaultOptions: { retry: { attempts: 2, baseDelayMs: 10, maxDelayMs: 20 } },
+    upload: { packSize: 64 << 10, retry: { attempts: 2, baseDelayMs: 10, maxDelayMs: 20 } },
+  });
   let n = 0;
 
   const build = () => {
     const starters = new FakeStarters(catalog, clock);
-    const protection = new ProtectionService({ catalog, store, jobs, clock, timeZone, log: silent });
+    const protection = new ProtectionService({ catalog, store, jobs, clock, timeZone, log: silent, vaults });
     const queue = new JobQueue(starters, { clock, isAgentOnline: () => true, isSourceBusy: (id) => jobs.isBusy(id) }, opts.queue);
     protection.isHeld = (id) => queue.isRunning(id);
-    const scheduler = new Scheduler({ catalog, store, jobs, queue, protection, clock, log: silent }, { timeZone, gcTime: null, realTimers: false, ...opts.scheduler });
+    const scheduler = new Scheduler({ catalog, store, jobs, queue, protection, clock, log: silent, vaults }, { timeZone, gcTime: null, realTimers: false, ...opts.scheduler });
     return { starters, protection, queue, scheduler };
   };
 
   const h: Harness = {
-    dir, clock, catalog, store, jobs, ...build(),
+    dir, clock, catalog, store, jobs, vaults, ...build(),
     async step(ms) {
       clock.advance(ms);
       await h.scheduler.tick();
@@ -115,6 +123,7 @@ export async function schedulerHarness(start: string, opts: { timeZone?: string;
       await h.scheduler.stop();
       await h.queue.close();
       await h.queue.idle();
+      await vaults.close();
       await store.close();
       await catalog.close();
       rmSync(dir, { recursive: true, force: true });

@@ -34,7 +34,8 @@ export interface ServerJobOptions extends StartOptions {
   agentId?: string;
 }
 
-type ServerJobWork = (p: LiveProgress) => Promise<{ state?: 'succeeded' | 'warning' | 'failed'; result?: Record<string, unknown>; warnings?: string[]; errorMessage?: string; pointId?: string }>;
+/** `signal` aborts when the job is cancelled (by the admin, or the server shutting down). */
+type ServerJobWork = (p: LiveProgress, signal: AbortSignal) => Promise<{ state?: 'succeeded' | 'warning' | 'failed'; result?: Record<string, unknown>; warnings?: string[]; errorMessage?: string; pointId?: string }>;
 
 /** Errors from the server's and the chunk store's error classes alike carry a kind. */
 const isTransient = (e: unknown) => (e as { kind?: string } | null)?.kind === 'transient';
@@ -128,8 +129,9 @@ export class JobService {
     if (sourceId && this.busySources.has(sourceId)) throw conflict(`data source '${sourceId}' already has a job running`);
     const job = await this.begin(opts.queuedJobId, { type, params: params as never, dataSourceId: sourceId, agentId: opts.agentId ?? null });
     const progress = emptyProgress();
-    this.track(job, progress, sourceId, () => {}, async () => {
-      const r = await work(progress);
+    const abort = new AbortController();
+    this.track(job, progress, sourceId, (reason) => abort.abort(new Error(reason)), async () => {
+      const r = await work(progress, abort.signal);
       return { state: r.state ?? 'succeeded', result: r.result, warnings: r.warnings, errorMessage: r.errorMessage, pointId: r.pointId };
     });
     return job;

@@ -6,7 +6,8 @@
  * one job per data source, round-robin fairness, retries, offline waits), its
  * runner over the catalog and JobService (runner.ts), due-work arithmetic
  * (due.ts), the scheduler's tick and wake-ups (scheduler.ts), retention and
- * the online backup of the protection service (protection.ts, upload.ts).
+ * the online backup of the protection service (protection.ts, upload.ts:
+ * through the vault service).
  *
  * Promises: a slot missed while the server was down runs once; a stopped
  * group runs nothing; every scheduled attempt is a catalog job row ('queued'
@@ -18,6 +19,7 @@ import type { Catalog } from '../catalog/index.js';
 import type { AgentGateway } from '../gateway/gateway.js';
 import type { JobService } from '../jobs/job-service.js';
 import type { Logger } from '../log.js';
+import type { VaultService } from '../services/vault-service.js';
 import type { Clock } from './clock.js';
 import { ProtectionService } from './protection.js';
 import { JobQueue, type QueueOptions } from './queue.js';
@@ -37,6 +39,8 @@ export interface ProtectionOptions {
   gateway: Pick<AgentGateway, 'isOnline' | 'onPresence'>;
   clock: Clock;
   log: Logger;
+  /** The server's one vault service (sharedVaultService): uploads, online retention, the daily purge. */
+  vaults?: VaultService;
   queue?: Partial<QueueOptions>;
   scheduler?: Partial<SchedulerOptions>;
 }
@@ -51,10 +55,10 @@ export interface Protection {
 
 /** Wires queue, scheduler and protection service together and runs the first tick. */
 export async function startProtection(o: ProtectionOptions): Promise<Protection> {
-  const { catalog, store, jobs, gateway, clock, log } = o;
+  const { catalog, store, jobs, gateway, clock, log, vaults } = o;
   const timeZone = o.scheduler?.timeZone ?? 'UTC';
   let stopping = false;
-  const protection = new ProtectionService({ catalog, store, jobs, clock, timeZone, log });
+  const protection = new ProtectionService({ catalog, store, jobs, clock, timeZone, log, vaults });
   const runner = new CatalogTaskRunner({
     catalog, jobs,
     startUpload: (t) => protection.startUpload(t),
@@ -69,7 +73,7 @@ export async function startProtection(o: ProtectionOptions): Promise<Protection>
     onError: (err, task) => log.warn({ jobId: task.jobId, dataSourceId: task.dataSourceId, err: (err as Error).message }, 'scheduled job'),
     onSettled: () => scheduler?.rearm(),
   }, o.queue);
-  scheduler = new Scheduler({ catalog, store, jobs, queue, protection, clock, log }, { ...o.scheduler, timeZone });
+  scheduler = new Scheduler({ catalog, store, jobs, queue, protection, clock, log, vaults }, { ...o.scheduler, timeZone });
   protection.isHeld = (id) => queue.isRunning(id);
   protection.onReplan(async () => { await scheduler.tick(); });
   jobs.setQueuedCanceller((id, reason) => queue.cancelWaiting(id, reason));

@@ -4,27 +4,32 @@
  *
  * Retention, per data source of an ACTIVE group (a stopped group keeps
  * everything, as DPM's "stop protection, retain data"):
- * - disk points (location 'disk' / 'both') by the group's short-term policy,
- *   vault points (location 'vault') by its online policy (none: all kept);
+ * - disk copies (location 'disk' / 'both') by the group's short-term policy;
+ *   online copies (the live vault copies of points 'both' / 'vault') by its
+ *   online policy, through the vault service (VaultService.applyOnlineRetention,
+ *   soft delete); without an online policy they are kept;
  * - the newest point of each tier is always kept ('newest-point-kept'), as
  *   Azure Backup keeps the last point: an agent that stays away longer than
  *   the retention range must not lose its only copy, nor its next backup its
  *   parent;
- * - pruning is catalog entry first, then the ref list (prunePoint); chunks
- *   are GC's. Each pass that prunes is one 'prune' job whose result lists
- *   every point kept and pruned with its reasons.
+ * - a disk-only point goes catalog entry first, then its ref list
+ *   (prunePoint); a point also in a vault only loses its disk copy (it stays
+ *   as location 'vault' with an empty ref list); chunks are GC's. Each pass
+ *   that prunes is one 'prune' job whose result lists every point kept and
+ *   pruned with its reasons.
  */
 import type { ChunkStore } from '../chunk-store/index.js';
 import type { Catalog, Job, ProtectionGroup, RecoveryPoint } from '../catalog/index.js';
 import { notFound } from '../errors.js';
 import type { JobService } from '../jobs/job-service.js';
 import type { Logger } from '../log.js';
-import { evaluateOnlineRetention, evaluateShortTermRetention, parseOnlinePolicy, type OnlinePolicySpec, type RetentionDecision } from '../retention/index.js';
+import { evaluateShortTermRetention, parseOnlinePolicy, type OnlinePolicySpec, type RetentionDecision } from '../retention/index.js';
 import { prunePoint } from '../services/maintenance.js';
+import type { VaultService } from '../services/vault-service.js';
 import type { Clock } from './clock.js';
 import type { QueueTask } from './queue.js';
 import { scheduledParams } from './runner.js';
-import { defaultVault, recordOnlinePoint } from './upload.js';
+import { defaultVault, uploadNewestPoint } from './upload.js';
 
 export interface ProtectionDeps {
   catalog: Catalog;
@@ -34,6 +39,8 @@ export interface ProtectionDeps {
   /** The server's zone: an online policy without its own timeZone uses it. */
   timeZone: string;
   log: Logger;
+  /** The vault service: uploads and online retention. Without it online copies are left alone and uploads fail. */
+  vaults?: VaultService;
 }
 
 export interface PointDecision { pointId: string; createdAt: string; tier: 'disk' | 'vault'; keep: boolean; reasons: string[] }
@@ -97,15 +104,25 @@ export class ProtectionService implements ProtectionHooks {
       const group = source?.groupId ? await this.d.catalog.getProtectionGroup(source.groupId) : null;
       if (!source || !group || group.state !== 'active') return null;
       const points = await this.d.catalog.listRecoveryPoints({ dataSourceId });
-      const decisions = this.decide(group, points, await this.onlineSpec(group));
+      const online = await this.onlineSpec(group);
+      const now = this.d.clock.now();
+      const vaults = this.d.vaults;
+      const onlineDecisions = online && vaults ? await vaults.onlineRetention(dataSourceId, online, now, { keepNewest: true }) : [];
+      const decisions = [...this.decide(group, points), ...onlineDecisions.map((d) => ({ ...d, createdAt: d.createdAt.toISOString(), tier: 'vault' as const }))];
       const pruned = decisions.filter((x) => !x.keep);
       if (!pruned.length) return null;
       const job = await this.d.jobs.startServerJob('prune', { dataSourceId, groupId: group.id, reason: 'retention' }, async () => {
         const failed: string[] = [];
-        for (const p of pruned) {
-          await prunePoint(this.d.catalog, this.d.store, p.pointId).catch((e) => {
-            if ((e as { kind?: string }).kind !== 'not-found') failed.push(`recovery point ${p.pointId}: ${(e as Error).message}`);
-          });
+        const note = (id: string) => (e: unknown) => {
+          if ((e as { kind?: string }).kind !== 'not-found') failed.push(`recovery point ${id}: ${(e as Error).message}`);
+        };
+        for (const p of pruned.filter((x) => x.tier === 'disk')) {
+          // Only the disk copy: a point also in a vault stays there (location 'vault').
+          await prunePoint(this.d.catalog, this.d.store, p.pointId).catch(note(p.pointId));
+        }
+        // One path for online retention: the vault service decides again (same function) and soft-deletes.
+        if (online && vaults && onlineDecisions.some((d) => !d.keep)) {
+          await vaults.applyOnlineRetention(dataSourceId, online, now, { keepNewest: true }).catch(note('(online retention)'));
         }
         const result = { dataSource: source.name, group: group.name, kept: decisions.filter((x) => x.keep), pruned } as Record<string, unknown>;
         return failed.length ? { state: 'warning', warnings: failed, result } : { result };
@@ -116,26 +133,28 @@ export class ProtectionService implements ProtectionHooks {
     }
   }
 
-  /** Keep / prune for every point of a source, both tiers, newest of each tier always kept. */
-  decide(group: ProtectionGroup, points: readonly RecoveryPoint[], online: OnlinePolicySpec | null): PointDecision[] {
+  /** Keep / prune for the disk copies of a source's points, the newest always kept. */
+  decide(group: ProtectionGroup, points: readonly RecoveryPoint[]): PointDecision[] {
     const now = this.d.clock.now();
     const disk = points.filter((p) => p.location !== 'vault');
-    const vault = points.filter((p) => p.location === 'vault');
-    const times = (ps: readonly RecoveryPoint[]) => ps.map((p) => p.createdAt);
-    const diskD = evaluateShortTermRetention(times(disk), group, now);
-    // Without an online policy nothing decides about vault points: they stay.
-    const vaultD = online ? evaluateOnlineRetention(times(vault), online, now) : vault.map((p) => ({ time: p.createdAt, keep: true, reasons: ['no-online-policy'] }));
-    return [...tier(disk, diskD, 'disk', now), ...tier(vault, vaultD, 'vault', now)];
+    const diskD = evaluateShortTermRetention(disk.map((p) => p.createdAt), group, now);
+    return tier(disk, diskD, 'disk', now);
   }
 
-  /** Starts the upload of a queued task on its row: an online point from the newest disk point. */
+  /**
+   * Starts the upload of a queued task on its row: the newest disk point to
+   * the vault. No vault service or no vault: it fails before it starts, with
+   * the reason (permanent: the next slot tries again).
+   */
   async startUpload(task: QueueTask): Promise<Job> {
     const source = await this.d.catalog.getDataSource(task.dataSourceId);
     if (!source) throw notFound('data source', task.dataSourceId);
+    const vaults = this.d.vaults;
     const vaultId = await defaultVault(this.d.catalog);
-    return this.d.jobs.startServerJob('upload', scheduledParams(task, 1), async () => {
-      const c = await recordOnlinePoint(this.d.catalog, this.d.store, source, vaultId, task.jobId);
-      return { pointId: c.point.id, result: { pointId: c.point.id, fromPointId: c.fromPointId, vaultId: c.vaultId } };
+    if (!vaults) throw new Error('this server has no vault service: online backups cannot run');
+    return this.d.jobs.startServerJob('upload', scheduledParams(task, 1), async (progress, signal) => {
+      const r = await uploadNewestPoint(this.d.catalog, vaults, source, vaultId, progress, signal);
+      return { pointId: r.pointId, result: { ...r } };
     }, { queuedJobId: task.jobId, dataSourceId: source.id, agentId: source.agentId });
   }
 

@@ -17,6 +17,7 @@ import type { JobService } from '../jobs/job-service.js';
 import type { Logger } from '../log.js';
 import { nextOnlineSlot, nextSyncSlot, type OnlinePolicySpec } from '../retention/index.js';
 import { garbageCollect } from '../services/maintenance.js';
+import type { VaultService } from '../services/vault-service.js';
 import type { Clock } from './clock.js';
 import { dailyAt, onlineDue, syncDue } from './due.js';
 import type { ProtectionService } from './protection.js';
@@ -44,6 +45,8 @@ export interface SchedulerDeps {
   protection: ProtectionService;
   clock: Clock;
   log: Logger;
+  /** With it, the daily GC job also purges online copies whose soft-delete time is up. */
+  vaults?: VaultService;
 }
 
 export interface TickReport {
@@ -174,9 +177,15 @@ export class Scheduler {
     const slot = onlineDue(dailyAt(this.options.gcTime, this.options.timeZone), now, last?.createdAt ?? null, this.bootAt);
     if (!slot) return null;
     const { catalog, store, jobs } = this.d;
-    const job = await jobs.startServerJob('gc', { scheduled: true, slot: slot.toISOString() }, async () => ({
-      result: { ...(await garbageCollect(catalog, store, (t) => jobs.waitForBackupsStartedBefore(t))) },
-    }));
+    const { vaults } = this.d;
+    const job = await jobs.startServerJob('gc', { scheduled: true, slot: slot.toISOString() }, async () => {
+      const gc = await garbageCollect(catalog, store, (t) => jobs.waitForBackupsStartedBefore(t));
+      if (!vaults) return { result: { ...gc } };
+      // Soft-deleted online copies past their purge time leave the vault (an unreachable vault: next day).
+      const purge = await vaults.purgeExpired(now).catch((e: unknown) => ({ purged: [], failed: [{ pointId: '*', error: (e as Error).message }] }));
+      const warnings = purge.failed.map((f) => `vault purge of recovery point ${f.pointId}: ${f.error}`);
+      return { result: { ...gc, vaultPurge: purge }, ...(warnings.length ? { state: 'warning' as const, warnings } : {}) };
+    });
     return job.id;
   }
 

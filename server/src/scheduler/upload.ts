@@ -1,50 +1,58 @@
 /**
- * The online backup until the vault uploader exists (issue 4): an 'upload'
- * job records an online recovery point (location 'vault') for the newest disk
- * point of the source. It has the same root and its own copy of that point's
- * ref list, so GC keeps the chunks for as long as the online point lives,
- * whatever short-term retention does to the disk point.
+ * The online backup of a data source (an 'upload' job): the newest recovery
+ * point on the server's disk goes to the vault through the vault service
+ * (services/vault-service.ts), which sends only the chunks the vault lacks
+ * and records the online copy (location 'both') once its manifest is in the
+ * vault. An unreachable vault is a transient failure: the queue retries it
+ * with backoff while short-term backups go on.
  */
-import { randomUUID } from 'node:crypto';
-import type { ChunkStore } from '../chunk-store/index.js';
-import type { Catalog, DataSourceRecord, RecoveryPoint } from '../catalog/index.js';
+import type { Catalog, DataSourceRecord } from '../catalog/index.js';
 import { StrataError } from '../errors.js';
+import type { LiveProgress } from '../jobs/progress.js';
+import type { VaultService } from '../services/vault-service.js';
 
-export interface OnlineCopy { point: RecoveryPoint; fromPointId: string; vaultId: string }
+export interface UploadOutcome {
+  pointId: string;
+  vaultId: string;
+  vaultName: string;
+  alreadyInVault: boolean;
+  chunks: number;
+  chunksSent: number;
+  chunksSkipped: number;
+  packsSent: number;
+  bytesSent: number;
+}
 
-export async function recordOnlinePoint(
-  catalog: Catalog, store: ChunkStore, source: DataSourceRecord, vaultId: string, jobId: string,
-): Promise<OnlineCopy> {
+/** Sends the newest disk point of `source` to `vaultId`; progress goes into the job's counters. */
+export async function uploadNewestPoint(
+  catalog: Catalog, vaults: VaultService, source: DataSourceRecord, vaultId: string, progress: LiveProgress, signal: AbortSignal,
+): Promise<UploadOutcome> {
   const points = await catalog.listRecoveryPoints({ dataSourceId: source.id });
   const from = points.find((p) => p.location !== 'vault');
   if (!from) throw new StrataError('NOTHING_TO_UPLOAD', `data source '${source.name}' has no recovery point on disk to send to the vault yet`);
-  const id = randomUUID();
-  // Ref list first, point second: a point exists only once everything it needs does.
-  const refs = await store.refs.open(from.id);
-  try {
-    await store.refs.write(id, refs.iterate());
-  } finally {
-    refs.close();
-  }
-  try {
-    const point = await catalog.createRecoveryPoint({
-      id, dataSourceId: source.id, agentId: source.agentId, jobId, root: from.root,
-      files: from.files, dirs: from.dirs, bytes: from.bytes, bytesAdded: 0,
-      parentPointId: null, location: 'vault', vaultId,
-    });
-    return { point, fromPointId: from.id, vaultId };
-  } catch (e) {
-    await store.refs.delete(id).catch(() => {});
-    throw e;
-  }
+  progress.bytesTotal = from.bytes;
+  progress.filesTotal = from.files;
+  const r = await vaults.uploadPoint(from.id, {
+    vault: vaultId, signal,
+    // Chunks seen go where verify counts chunks checked; bytes as sent (compressed, encrypted) and as read.
+    onProgress: (p) => {
+      progress.filesScanned = p.chunksSeen;
+      progress.bytesSent = p.bytesSent;
+      progress.bytesScanned = p.rawBytesSent;
+    },
+  });
+  return {
+    pointId: from.id, vaultId: r.vaultId, vaultName: r.vaultName, alreadyInVault: r.alreadyInVault, chunks: r.chunks,
+    chunksSent: r.chunksSent, chunksSkipped: r.chunksSkipped, packsSent: r.packsSent, bytesSent: r.bytesSent,
+  };
 }
 
 /**
- * The vault online points go to. An online policy names no vault yet (its
- * spec is only schedule and retention), so it is the first vault created.
+ * The vault online backups go to. An online policy names no vault (its spec
+ * is only schedule and retention), so it is the first ready vault created.
  */
 export async function defaultVault(catalog: Catalog): Promise<string> {
-  const [first] = await catalog.listVaults();
-  if (!first) throw new StrataError('NO_VAULT', "no vault is configured: create one with 'strata vaults create' for the online backups to go to");
+  const first = (await catalog.listVaults()).find((v) => v.state === 'ready');
+  if (!first) throw new StrataError('NO_VAULT', 'no vault: create one with strata vault create for the online backups to go to');
   return first.id;
 }

@@ -4,16 +4,59 @@
  * marks from the ref lists of the points the catalog still has.
  */
 import type { ChunkStore } from '../chunk-store/index.js';
-import type { Catalog } from '../catalog/index.js';
-import { notFound } from '../errors.js';
+import type { Catalog, RecoveryPoint } from '../catalog/index.js';
+import { invalid, notFound } from '../errors.js';
 import type { LiveProgress } from '../jobs/progress.js';
 
-export async function prunePoint(catalog: Catalog, store: ChunkStore, pointId: string) {
+/** What pruning a point did: the whole point, only its disk copy, or only its online copy. */
+export interface PruneOutcome {
+  point: RecoveryPoint;
+  action: 'deleted' | 'disk-copy-dropped' | 'online-copy-deleted';
+  message: string;
+}
+
+/** The vault service's soft delete, for a point whose only copy is online. */
+export interface OnlineCopyDeleter {
+  deletePoint(pointId: string, o?: { reason?: 'admin' | 'retention' }): Promise<{ purged: boolean; purgeAfter?: Date | null }>;
+}
+
+/**
+ * Prunes a point where the server keeps it:
+ * - on disk only ('disk'): the catalog entry, then its ref list;
+ * - on disk and in a vault ('both'): only the disk copy (dropDiskCopy); the
+ *   online copy stays and follows the online policy;
+ * - only in a vault ('vault'): its online copy goes through the vault
+ *   service's delete (soft delete, immutability), never straight out of the
+ *   catalog. Without a vault service that is refused.
+ */
+export async function prunePoint(catalog: Catalog, store: ChunkStore, pointId: string, o: { vaults?: OnlineCopyDeleter } = {}): Promise<PruneOutcome> {
   const point = await catalog.getRecoveryPoint(pointId);
   if (!point) throw notFound('recovery point', pointId);
+  const online = point.location === 'disk' ? null : await catalog.getVaultPoint(pointId);
+  if (point.location === 'both' && online) {
+    await dropDiskCopy(catalog, store, point);
+    return { point, action: 'disk-copy-dropped', message: `recovery point ${pointId}: its copy on the server's disk was removed (space returns with gc); its online copy stays in the vault (strata vault delete-point ${pointId} deletes it)` };
+  }
+  if (point.location === 'vault' && online) {
+    if (!o.vaults) throw invalid(`recovery point ${pointId} is only in a vault: delete its online copy with strata vault delete-point ${pointId}`);
+    const r = await o.vaults.deletePoint(pointId, { reason: 'admin' });
+    return { point, action: 'online-copy-deleted', message: r.purged ? `recovery point ${pointId}: its online copy was deleted` : `recovery point ${pointId}: its online copy was soft-deleted (strata vault undelete-point ${pointId} brings it back until it is purged)` };
+  }
   await catalog.deleteRecoveryPoint(pointId);
   await store.refs.delete(pointId);
-  return point;
+  return { point, action: 'deleted', message: `recovery point ${pointId} was deleted (space returns with gc)` };
+}
+
+/**
+ * Short-term expiry of a point that is also in a vault: it stays in the
+ * catalog as location 'vault', and its ref list becomes empty, so GC (which
+ * marks from every catalog point's ref list) frees the chunks only it held
+ * while the vault keeps the data. Location first: if the empty list is never
+ * written, GC still keeps everything (safe), never the other way round.
+ */
+export async function dropDiskCopy(catalog: Catalog, store: ChunkStore, point: RecoveryPoint): Promise<void> {
+  await catalog.setRecoveryPointLocation(point.id, 'vault');
+  await store.refs.write(point.id, []);
 }
 
 /**

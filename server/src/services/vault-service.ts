@@ -63,6 +63,8 @@ export interface VaultUploadResult extends UploadProgress {
   online: VaultPointRecord;
 }
 
+export interface OnlineRetentionDecision { pointId: string; createdAt: Date; keep: boolean; reasons: string[] }
+
 export class VaultService {
   private readonly handles: VaultHandles;
   private readonly catalog: Catalog;
@@ -300,9 +302,18 @@ export class VaultService {
    * GFS retention of one data source's online points: every live online
    * copy the policy no longer holds is deleted with reason 'retention' (soft
    * delete; allowed on an immutable vault, since the point has expired).
-   * The scheduler calls it after an upload and when a policy changes.
+   * With `keepNewest` the newest live copy is always kept (reason
+   * 'newest-point-kept'), as the scheduler does for each tier. The scheduler
+   * calls it after an upload and when a policy or group changes.
    */
-  async applyOnlineRetention(dataSourceId: string, spec: OnlinePolicySpec, now: Date = this.clock.now()): Promise<{ pointId: string; keep: boolean; reasons: string[] }[]> {
+  async applyOnlineRetention(dataSourceId: string, spec: OnlinePolicySpec, now: Date = this.clock.now(), o: { keepNewest?: boolean } = {}): Promise<OnlineRetentionDecision[]> {
+    const out = await this.onlineRetention(dataSourceId, spec, now, o);
+    for (const d of out) if (!d.keep) await this.deletePoint(d.pointId, { reason: 'retention' });
+    return out;
+  }
+
+  /** What applyOnlineRetention would decide now, deleting nothing (the same evaluation). */
+  async onlineRetention(dataSourceId: string, spec: OnlinePolicySpec, now: Date = this.clock.now(), o: { keepNewest?: boolean } = {}): Promise<OnlineRetentionDecision[]> {
     const online: { pointId: string; createdAt: Date }[] = [];
     for (const p of await this.catalog.listRecoveryPoints({ dataSourceId })) {
       if (p.location === 'disk') continue;
@@ -310,8 +321,14 @@ export class VaultService {
       if (row && !row.deletedAt) online.push({ pointId: p.id, createdAt: p.createdAt });
     }
     const decisions = evaluateOnlineRetention(online.map((p) => p.createdAt), spec, now);
-    const out = decisions.map((d, i) => ({ pointId: online[i]!.pointId, keep: d.keep, reasons: d.reasons }));
-    for (const d of out) if (!d.keep) await this.deletePoint(d.pointId, { reason: 'retention' });
+    const out = decisions.map((d, i) => ({ pointId: online[i]!.pointId, createdAt: online[i]!.createdAt, keep: d.keep, reasons: d.reasons }));
+    if (o.keepNewest) {
+      const newest = out.filter((d) => d.createdAt <= now).reduce<OnlineRetentionDecision | null>((a, d) => (!a || d.createdAt > a.createdAt ? d : a), null);
+      if (newest && !newest.keep) {
+        newest.keep = true;
+        newest.reasons = [...newest.reasons, 'newest-point-kept'];
+      }
+    }
     return out;
   }
 
@@ -348,7 +365,9 @@ export class VaultService {
     } catch (err) {
       throw asStrataError(err);
     }
-    await this.catalog.removeVaultPoint(pointId);
+    const { pointDeleted } = await this.catalog.removeVaultPoint(pointId);
+    // A point that was only in the vault is gone: so is its (empty) ref list in the chunk store.
+    if (pointDeleted) await this.o.store.refs.delete(pointId).catch(() => undefined);
   }
 
   /** Change soft-delete days or turn immutability on (it cannot be turned off). */

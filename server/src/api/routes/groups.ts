@@ -12,6 +12,7 @@ import { prunePoint } from '../../services/maintenance.js';
 import { body, type ApiContext } from '../context.js';
 import { resolvePolicy } from './policies.js';
 import { resolveSource } from './sources.js';
+import { vaultServiceOf } from './vaults.js';
 
 export async function resolveGroup(ctx: ApiContext, ref: string): Promise<ProtectionGroup> {
   const g = (await ctx.catalog.getProtectionGroup(ref)) ?? (await ctx.catalog.getProtectionGroupByName(ref));
@@ -133,15 +134,24 @@ export function groupRoutes(r: Router, ctx: ApiContext) {
     // Stopped first, so the scheduler starts nothing new for the members while their points go.
     await changed(stopped);
     let pruned = 0;
+    const kept: Array<{ pointId: string; reason: string }> = [];
     if (b.deleteData === true) {
+      const vaults = ctx.vaults ?? (ctx.dataDir ? vaultServiceOf(ctx) : undefined);
       for (const s of await ctx.catalog.listGroupMembers(g.id)) {
         for (const p of await ctx.catalog.listRecoveryPoints({ dataSourceId: s.id })) {
-          await prunePoint(ctx.catalog, ctx.store, p.id);
-          pruned++;
+          // A point also in a vault loses its disk copy first, then its online copy goes to soft delete
+          // (an immutable vault refuses: the copy stays until its retention expires).
+          try {
+            const r = await prunePoint(ctx.catalog, ctx.store, p.id, { vaults });
+            if (r.action === 'disk-copy-dropped') await prunePoint(ctx.catalog, ctx.store, p.id, { vaults });
+            pruned++;
+          } catch (e) {
+            kept.push({ pointId: p.id, reason: (e as Error).message });
+          }
         }
       }
     }
-    c.body = { ...(await view(stopped)), pruned };
+    c.body = { ...(await view(stopped)), pruned, ...(kept.length ? { kept } : {}) };
   });
 
   r.post('/groups/:id/resume', async (c) => {

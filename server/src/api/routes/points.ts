@@ -3,6 +3,7 @@ import { notFound } from '../../errors.js';
 import { prunePoint } from '../../services/maintenance.js';
 import type { ApiContext } from '../context.js';
 import { resolveSource } from './sources.js';
+import { vaultServiceOf } from './vaults.js';
 
 export function pointRoutes(r: Router, ctx: ApiContext) {
   r.get('/points', async (c) => {
@@ -18,9 +19,10 @@ export function pointRoutes(r: Router, ctx: ApiContext) {
     const id = c.params.id!;
     if (!(await ctx.catalog.getRecoveryPoint(id))) throw notFound('recovery point', id);
     c.status = 202;
+    // A point also in a vault loses only its disk copy; a vault-only point's online copy is soft-deleted.
     c.body = await ctx.jobs.startServerJob('prune', { pointId: id }, async () => {
-      const p = await prunePoint(ctx.catalog, ctx.store, id);
-      return { result: { pointId: p.id } };
+      const r = await prunePoint(ctx.catalog, ctx.store, id, { vaults: ctx.vaults ?? (ctx.dataDir ? vaultServiceOf(ctx) : undefined) });
+      return { result: { pointId: r.point.id, action: r.action, message: r.message }, ...(r.action === 'deleted' ? {} : { state: 'warning' as const, warnings: [r.message] }) };
     });
   });
 }

@@ -7,6 +7,7 @@ import type Router from '@koa/router';
 import type { OnlinePolicy } from '../../catalog/index.js';
 import { conflict, invalid, notFound } from '../../errors.js';
 import { parseOnlinePolicy } from '../../retention/policy.js';
+import { checkOnlineRetentionAllowed } from '../../services/vault-protection.js';
 import { body, type ApiContext } from '../context.js';
 
 export async function resolvePolicy(ctx: ApiContext, ref: string): Promise<OnlinePolicy> {
@@ -20,6 +21,14 @@ export function policyName(v: unknown): string {
     throw invalid('policy name must be 1 to 128 letters, digits, spaces, dots, dashes or underscores, starting with a letter or digit');
   }
   return v;
+}
+
+function previousSpec(p: OnlinePolicy, timeZone?: string) {
+  try {
+    return parseOnlinePolicy(p.spec, timeZone);
+  } catch {
+    return undefined; // a stored spec the current code refuses: nothing to compare with
+  }
 }
 
 export function policyRoutes(r: Router, ctx: ApiContext) {
@@ -40,6 +49,8 @@ export function policyRoutes(r: Router, ctx: ApiContext) {
     const name = policyName(b.name);
     const spec = parseOnlinePolicy(b.spec, ctx.timeZone);
     if (await ctx.catalog.getOnlinePolicyByName(name)) throw conflict(`online policy '${name}' already exists`);
+    // Soft delete / immutability on any vault: Azure's minimums (RETENTION_BELOW_MINIMUM, 400).
+    checkOnlineRetentionAllowed(spec, await ctx.catalog.listVaults());
     c.status = 201;
     c.body = { ...(await ctx.catalog.createOnlinePolicy({ name, spec })), groups: [] };
   });
@@ -49,6 +60,8 @@ export function policyRoutes(r: Router, ctx: ApiContext) {
     const name = b.name === undefined ? undefined : policyName(b.name);
     const spec = b.spec === undefined ? undefined : parseOnlinePolicy(b.spec, ctx.timeZone);
     if (name === undefined && spec === undefined) throw invalid('nothing to change: give name and / or spec');
+    // An immutable vault also refuses a lowered count or a dropped rule (the old spec as it parses now).
+    if (spec !== undefined) checkOnlineRetentionAllowed(spec, await ctx.catalog.listVaults(), previousSpec(p, ctx.timeZone));
     if (name !== undefined && name !== p.name && (await ctx.catalog.getOnlinePolicyByName(name))) {
       throw conflict(`online policy '${name}' already exists`);
     }

@@ -6,9 +6,9 @@
  * policy `DefaultPolicy` when missing. Secrets in targets are write-only:
  * responses show `<field>Set: true` instead.
  *
- * The service is ctx.vaults when the server passes one, else
- * sharedVaultService() for this catalog and data dir: the same instance the
- * scheduler gets from sharedVaultService() (one per data dir, never two).
+ * The service is ctx.vaults, the one the server made and also gave the
+ * scheduler; in-process tests without one get sharedVaultService() for this
+ * catalog and data dir (one per data dir, never two).
  */
 import type Router from '@koa/router';
 import type { Vault } from '../../catalog/index.js';
@@ -18,8 +18,7 @@ import { publicVault } from '../../services/vault-targets.js';
 import { body, type ApiContext } from '../context.js';
 
 export function vaultServiceOf(ctx: ApiContext): VaultService {
-  const given = (ctx as ApiContext & { vaults?: VaultService }).vaults;
-  if (given) return given;
+  if (ctx.vaults) return ctx.vaults;
   if (!ctx.dataDir) throw invalid('this server has no data dir: vaults need one for their local state');
   return sharedVaultService({ catalog: ctx.catalog, store: ctx.store, dataDir: ctx.dataDir, timeZone: ctx.timeZone });
 }
