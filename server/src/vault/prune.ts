@@ -131,7 +131,8 @@ class Pruner {
       this.report('points');
     }
     // 2. Mark: every chunk a remaining point references. A missing or damaged refs object stops the prune before any pack goes.
-    const remaining = new Set(listed.filter((id) => !removed.includes(id)));
+    const gone = new Set(removed);
+    const remaining = new Set(listed.filter((id) => !gone.has(id)));
     const live = new Set<string>();
     for (const id of remaining) {
       await this.step();
@@ -233,12 +234,12 @@ class Pruner {
         await this.step();
         const key = packKey(old[i].packId);
         const data = await withRetry(() => vault.backend.get(key), vault.retry, vault.clock, signal).catch((err: unknown) => {
-          if (isVaultError(err, 'not-found')) throw new VaultCorruptError(vault.description, key, 'missing pack; pruning stopped before deleting anything');
+          if (isVaultError(err, 'not-found')) throw new VaultCorruptError(vault.description, key, 'missing pack; pruning stopped before deleting any pack');
           throw err;
         });
         for (const e of copy[i]) {
           const blob = openStoredBlob(vault.keys, old[i].packId, e, data.subarray(e.offset, e.offset + e.length));
-          if (typeof blob === 'string') throw new VaultCorruptError(vault.description, key, `${blob}; pruning stopped before deleting anything`, e.id.toString('hex'));
+          if (typeof blob === 'string') throw new VaultCorruptError(vault.description, key, `${blob}; pruning stopped before deleting any pack`, e.id.toString('hex'));
           builder.add(e.id, blob.compression, e.rawSize, blob.data);
           if (builder.bytes >= this.packSize || builder.full) {
             await sender.send(builder.finish());
