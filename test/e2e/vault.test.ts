@@ -1,0 +1,140 @@
+/**
+ * Issue 4 end to end on the real binaries: `strata server --test-hooks` (SQLite
+ * catalog) with a real `strata-agent`. A local-folder vault created with a
+ * passphrase; a group with a 15-minute short-term policy (1 day of retention)
+ * and an online policy daily at 10:30. Stepping the server's test clock: the
+ * points appear on their own, the upload job runs on its own at 10:30 and its
+ * point becomes 'both'; a day later short-term retention drops the disk copy
+ * and the point stays as 'vault' only, still listed by the vault; GC frees
+ * what only that point held. A wrong passphrase on attach is refused.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import tmp from 'tmp';
+import { ApiClient } from '../../server/src/cli/client.js';
+import { enrollAndRun, ok, okJson, startServerProc, strataCli, type Daemon, type ServerProc } from '../helpers/cli.js';
+
+const MIN = 60_000;
+const START = '2026-06-01T10:00:00.000Z';
+const PASS = 'correct horse battery staple 42';
+
+interface Job { id: string; type: string; state: string; createdAt: string; pointId: string | null; params: Record<string, unknown>; result: any; errorMessage: string | null }
+interface Point { id: string; createdAt: string; location: string; vaultId: string | null }
+
+describe('a protection group with an online policy uploads to the vault on its own and keeps the online copy after short-term expiry', () => {
+  let work: tmp.DirResult;
+  let server: ServerProc;
+  let agent: Daemon & { name: string };
+  let api: ApiClient;
+  let src = '';
+  let sourceId = '';
+  let vaultDir = '';
+  let uploaded = '';
+  const cli = (args: string[], env: Record<string, string> = {}) => strataCli(args, { ...server.env, ...env });
+  const advance = (ms: number) => api.post<{ now: string; queued: Array<{ kind: string; dataSourceId: string }> }>('/test/clock', { advanceMs: ms });
+
+  async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const v = await fn();
+      if (v !== undefined) return v;
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${server.output().slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  /** Waits until `n` jobs of the type exist and none is queued or running; newest first. */
+  const ended = (type: string, n: number) => until(`${n} ended ${type} jobs`, async () => {
+    const jobs = await api.get<Job[]>(`/jobs?type=${type}&limit=1000`);
+    return jobs.length === n && jobs.every((j) => j.state !== 'queued' && j.state !== 'running') ? jobs : undefined;
+  });
+  const points = () => okJson<Point[]>(cli(['points', 'list', sourceId, '--json']));
+
+  beforeAll(async () => {
+    work = tmp.dirSync({ unsafeCleanup: true, prefix: 'strata-e2e-vault-' });
+    src = path.join(work.name, 'src');
+    vaultDir = path.join(work.name, 'offsite');
+    fs.mkdirSync(path.join(src, 'sub'), { recursive: true });
+    for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(src, 'sub', `f${i}.txt`), `file ${i}\n`.repeat(500 + i));
+    server = await startServerProc(path.join(work.name, 'server'), { extraArgs: ['--test-hooks', '--time-zone', 'UTC'] });
+    api = ApiClient.fromOptions({ data: server.dataDir });
+    expect((await api.post<{ now: string }>('/test/clock', { set: START })).now).toBe(START);
+    agent = await enrollAndRun(server, path.join(work.name, 'agent'));
+    sourceId = (await okJson<{ id: string }>(cli(['sources', 'add', agent.name, src, '--name', 'docs', '--json']))).id;
+  });
+
+  afterAll(async () => {
+    await agent?.stop();
+    await server?.stop();
+    work?.removeCallback();
+  });
+
+  it('creates a local-folder vault with a passphrase, an online policy and a group that uses it', async () => {
+    const v = await okJson(cli(['vault', 'create', 'offsite', '--kind', 'local', '--path', vaultDir, '--json'], { STRATA_VAULT_PASSPHRASE: PASS }));
+    expect(v).toMatchObject({ name: 'offsite', kind: 'local', state: 'ready', softDeleteDays: 14 });
+    // With soft delete on, a daily count below 7 is refused (Azure Backup's minimum).
+    const spec = (count: number) => ({ schedule: { frequency: 'daily', times: ['10:30'] }, retention: { daily: { count } } });
+    await expect(api.post('/policies', { name: 'short', spec: spec(3) })).rejects.toThrow(/7/);
+    await api.post('/policies', { name: 'nightly', spec: spec(7) });
+    await ok(cli(['groups', 'create', 'fast', '--sync-frequency', '15m', '--retention-days', '1', '--online-policy', 'nightly']));
+    await ok(cli(['groups', 'add-member', 'fast', sourceId]));
+    await ended('backup', 1);
+    expect(await points()).toEqual([expect.objectContaining({ createdAt: START, location: 'disk' })]);
+  });
+
+  it('at 10:30 the upload job runs on its own and the newest point becomes both', async () => {
+    // Only the points of this first day hold it: its chunks leave the server's disk with them.
+    fs.writeFileSync(path.join(src, 'later.bin'), crypto.randomBytes(3 << 20));
+    await advance(15 * MIN);
+    await ended('backup', 2);
+    const tick = await advance(15 * MIN);
+    expect(tick.queued.map((q) => q.kind).sort()).toEqual(['backup', 'upload']);
+    await ended('backup', 3);
+    const [upload] = await ended('upload', 1);
+    expect(upload).toMatchObject({ state: 'succeeded', params: { scheduled: true }, result: { vaultName: 'offsite', alreadyInVault: false } });
+    expect(upload!.result.chunksSent).toBeGreaterThan(0);
+    const list = await points();
+    uploaded = upload!.pointId!;
+    expect(list.find((p) => p.id === uploaded)).toMatchObject({ location: 'both' });
+    expect(list.filter((p) => p.location === 'both')).toHaveLength(1);
+    const online = await okJson<Array<{ pointId: string }>>(cli(['vault', 'points', 'offsite', '--json']));
+    expect(online.map((p) => p.pointId)).toEqual([uploaded]);
+  });
+
+  it('a day later short-term retention drops the disk copy: the point stays as vault only, the vault still lists it, GC frees its chunks', async () => {
+    fs.writeFileSync(path.join(src, 'next-day.txt'), 'the next day\n');
+    fs.rmSync(path.join(src, 'later.bin'));
+    await advance(24 * 60 * MIN + 15 * MIN);
+    await ended('backup', 4);
+    await ended('upload', 2);
+    const p = await until('the uploaded point to be vault only', async () => {
+      const x = (await points()).find((q) => q.id === uploaded);
+      return x?.location === 'vault' ? x : undefined;
+    });
+    expect(p.vaultId).toBeTruthy();
+    const disk = (await points()).filter((q) => q.location !== 'vault');
+    expect(disk).toHaveLength(1);
+    const online = await okJson<Array<{ pointId: string }>>(cli(['vault', 'points', 'offsite', '--json']));
+    expect(online.map((q) => q.pointId)).toContain(uploaded);
+    const gc = await okJson<{ job: { state: string; result: { chunksRemoved: number } } }>(cli(['gc', '--rewrite-below', '0.99', '--json']));
+    expect(gc.job.state).toBe('succeeded');
+    // later.bin was only in the expired points: its chunks left the server's disk (the vault keeps them).
+    expect(gc.job.result.chunksRemoved).toBeGreaterThan(0);
+  });
+
+  it('a manual prune of a vault-only point soft-deletes its online copy', async () => {
+    const r = await okJson<{ job: { state: string; result: { action: string; message: string } } }>(cli(['prune', uploaded, '--json']));
+    expect(r.job.result).toMatchObject({ action: 'online-copy-deleted' });
+    const deleted = await okJson<Array<{ pointId: string }>>(cli(['vault', 'points', 'offsite', '--deleted', '--json']));
+    expect(deleted.map((q) => q.pointId)).toEqual([uploaded]);
+    await ok(cli(['vault', 'undelete-point', uploaded]));
+  });
+
+  it('attaching the vault with a wrong passphrase is refused (exit 3), and adds nothing', async () => {
+    const r = await cli(['vault', 'attach', 'again', '--kind', 'local', '--path', vaultDir], { STRATA_VAULT_PASSPHRASE: 'a wrong but long passphrase' });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/passphrase/i);
+    expect((await okJson<Array<{ name: string }>>(cli(['vault', 'list', '--json']))).map((v) => v.name)).toEqual(['offsite']);
+  });
+});
