@@ -16,13 +16,20 @@ import { LinkUplink } from './uplink.js';
 import { guardStats, startMemoryGuard } from './util/memory.js';
 
 const PROGRESS_MS = 500;
+/**
+ * Switches for measuring (bench A/B runs), both on unless set to 0:
+ * STRATA_AGENT_WORKERS (the backup's file worker and the restore's small-file
+ * worker) and STRATA_AGENT_MEMORY_GUARD (util/memory.ts).
+ */
+const WORKERS = process.env.STRATA_AGENT_WORKERS !== '0';
+const MEMORY_GUARD = process.env.STRATA_AGENT_MEMORY_GUARD !== '0';
 const FATAL = new Set([ErrorCode.AuthFailed, ErrorCode.AgentRevoked, ErrorCode.VersionMismatch]);
 
 export class FatalAgentError extends Error {}
 
 export async function runDaemon(stateDir: string, log: Logger, opts: { signal?: AbortSignal } = {}) {
   const identity = await loadIdentity(stateDir);
-  const stopGuard = startMemoryGuard();
+  const stopGuard = MEMORY_GUARD ? startMemoryGuard() : () => {};
   opts.signal?.addEventListener('abort', stopGuard, { once: true });
   let backoff = 1000;
   const since = new Date().toISOString();
@@ -89,7 +96,7 @@ async function backupJob(link: Link, stateDir: string, cmd: BackupCommand, jobs:
   let last = 0;
   log.info({ jobId: cmd.jobId, paths: cmd.paths }, 'backup started');
   const result = await runBackup({
-    cmd, cacheDir: cache, uplink, signal: ac.signal,
+    cmd, cacheDir: cache, uplink, signal: ac.signal, tuning: { fileWorker: WORKERS },
     onProgress: (c) => {
       const now = Date.now();
       if (now - last < PROGRESS_MS) return;
@@ -123,7 +130,7 @@ async function restoreJob(link: Link, cmd: RestoreCommand, jobs: Map<string, Abo
   log.info({ jobId: cmd.jobId, target: cmd.target || '(original location)' }, 'restore started');
   try {
     const r = await runRestore({
-      root: cmd.root.map((h) => Buffer.from(h)), target: cmd.target, paths: cmd.paths, overwrite: cmd.overwrite, downlink, signal: ac.signal,
+      root: cmd.root.map((h) => Buffer.from(h)), target: cmd.target, paths: cmd.paths, overwrite: cmd.overwrite, downlink, signal: ac.signal, tuning: { fileWorker: WORKERS },
       onProgress: (c) => {
         const now = Date.now();
         if (now - last < PROGRESS_MS) return;

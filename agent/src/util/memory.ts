@@ -36,7 +36,7 @@ export interface MemoryGuardOptions {
 }
 
 const MiB = 1024 * 1024;
-export const DEFAULT_MEMORY_GUARD: MemoryGuardOptions = { softLimit: 120 * MiB, sampleMs: 50, minGapMs: 100, maxGapMs: 500 };
+export const DEFAULT_MEMORY_GUARD: MemoryGuardOptions = { softLimit: 132 * MiB, sampleMs: 50, minGapMs: 200, maxGapMs: 1000 };
 
 /** Collections the guard requested so far, and the milliseconds they took (logged after each job). */
 export const guardStats = { collections: 0, ms: 0 };
