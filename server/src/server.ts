@@ -58,6 +58,13 @@ export interface ServerOptions {
   queue?: Partial<QueueOptions>;
   /** Daily garbage collection at this local 'HH:MM' (default '03:00'); null: none scheduled. */
   gcTime?: string | null;
+  /**
+   * How often a vault read or write is retried while the vault is unreachable
+   * (the library's default: 8 attempts from 1 s, doubling, at most 60 s apart).
+   * With testHooks the default is 3 attempts 100 ms apart, so that a test sees
+   * the upload job fail and the queue's own retry take over.
+   */
+  vaultRetry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
   /** The alert monitor's settings (interval, thresholds, notifier); false: no monitor. */
   alerts?: false | Partial<Pick<MonitorOptions, 'intervalMs' | 'thresholds' | 'serverName' | 'notifier'>>;
 }
@@ -102,7 +109,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const gateway = new AgentGateway(catalog, log);
   const jobs = new JobService(catalog, store, gateway, log, clock);
   // One per data dir (two would both append to a vault's known-chunks log).
-  const vaults = sharedVaultService({ catalog, store, dataDir, timeZone, log, clock });
+  const retry = opts.vaultRetry ?? (opts.testHooks ? { attempts: 3, baseDelayMs: 100, maxDelayMs: 100 } : undefined);
+  const vaults = sharedVaultService({ catalog, store, dataDir, timeZone, log, clock, ...(retry ? { vaultOptions: { retry }, upload: { retry } } : {}) });
   await catalog.failInterruptedJobs?.('the server stopped while the job ran');
   const bg = background(opts, { catalog, store, jobs, gateway, clock, log, dataDir, timeZone, vaults });
   const app = createApp({ catalog, store, gateway, jobs, adminToken, tlsFingerprint: tls?.fingerprint ?? null, dataDir, timeZone, protection: bg.hooks, vaults }, log, { testHooks: bg.testHooks });

@@ -6,7 +6,10 @@
  * points appear on their own, the upload job runs on its own at 10:30 and its
  * point becomes 'both'; a day later short-term retention drops the disk copy
  * and the point stays as 'vault' only, still listed by the vault; GC frees
- * what only that point held. A wrong passphrase on attach is refused.
+ * what only that point held. With the vault's folder gone the backups go on,
+ * the upload fails as transient with a vault-unreachable alert, and the
+ * queue's retry drains it once the folder is back. A policy below the
+ * soft-delete minimums and a wrong passphrase on attach are refused.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -129,6 +132,37 @@ describe('a protection group with an online policy uploads to the vault on its o
     const deleted = await okJson<Array<{ pointId: string }>>(cli(['vault', 'points', 'offsite', '--deleted', '--json']));
     expect(deleted.map((q) => q.pointId)).toEqual([uploaded]);
     await ok(cli(['vault', 'undelete-point', uploaded]));
+  });
+
+  it('an unreachable vault never stops short-term backups: the upload fails as transient with an alert, and its retry drains once the vault is back', async () => {
+    const away = `${vaultDir}.away`;
+    fs.renameSync(vaultDir, away);
+    // Day 3, 10:30: a backup and an online backup are due.
+    const tick = await advance(23 * 60 * MIN + 45 * MIN);
+    expect(tick.queued.map((q) => q.kind).sort()).toEqual(['backup', 'upload']);
+    const [backup] = await ended('backup', 5);
+    expect(backup!.state).toBe('succeeded');
+    // The retry's row has the same (test clock) time as the failed attempt: find them by state.
+    const { failed, queued } = await until('the upload retry to be queued', async () => {
+      const jobs = await api.get<Job[]>('/jobs?type=upload&limit=1000');
+      const q = jobs.find((j) => j.state === 'queued');
+      const f = jobs.find((j) => j.state === 'failed');
+      return jobs.length === 4 && q && f ? { failed: f, queued: q } : undefined;
+    });
+    expect(failed.errorMessage).toMatch(/cannot reach .*offsite/);
+    expect(queued).toMatchObject({ params: { attempt: 2, retryOf: failed.id } });
+    const alerts = await api.get<Array<{ kind: string; state: string; subject: string }>>('/alerts');
+    expect(alerts).toContainEqual(expect.objectContaining({ kind: 'vault-unreachable', state: 'active', subject: "Vault 'offsite' is unreachable" }));
+    fs.renameSync(away, vaultDir);
+    await advance(1 * MIN); // the first backoff
+    const jobs = await ended('upload', 4);
+    expect(jobs.find((j) => j.id === queued.id)).toMatchObject({ state: 'succeeded', pointId: backup!.pointId });
+    expect((await points()).find((q) => q.id === backup!.pointId)).toMatchObject({ location: 'both' });
+    expect((await api.get<Array<{ kind: string }>>('/alerts')).filter((a) => a.kind === 'vault-unreachable')).toEqual([]);
+  });
+
+  it('with soft delete on, a policy change below the minimums is refused', async () => {
+    await expect(api.request('PATCH', '/policies/nightly', { spec: { schedule: { frequency: 'daily', times: ['10:30'] }, retention: { daily: { count: 3 } } } })).rejects.toThrow(/7/);
   });
 
   it('attaching the vault with a wrong passphrase is refused (exit 3), and adds nothing', async () => {
