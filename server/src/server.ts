@@ -107,10 +107,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     : await loadOrCreateTls(dataDir, opts.tlsKeyFile && opts.tlsCertFile ? { keyFile: opts.tlsKeyFile, certFile: opts.tlsCertFile } : undefined);
 
   const gateway = new AgentGateway(catalog, log);
-  const jobs = new JobService(catalog, store, gateway, log, clock);
   // One per data dir (two would both append to a vault's known-chunks log).
   const retry = opts.vaultRetry ?? (opts.testHooks ? { attempts: 3, baseDelayMs: 100, maxDelayMs: 100 } : undefined);
   const vaults = sharedVaultService({ catalog, store, dataDir, timeZone, log, clock, ...(retry ? { vaultOptions: { retry }, upload: { retry } } : {}) });
+  const jobs = new JobService(catalog, store, gateway, log, clock, vaults);
   await catalog.failInterruptedJobs?.('the server stopped while the job ran');
   const bg = background(opts, { catalog, store, jobs, gateway, clock, log, dataDir, timeZone, vaults });
   const app = createApp({ catalog, store, gateway, jobs, adminToken, tlsFingerprint: tls?.fingerprint ?? null, dataDir, timeZone, protection: bg.hooks, vaults }, log, { testHooks: bg.testHooks });

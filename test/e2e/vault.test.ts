@@ -6,7 +6,9 @@
  * points appear on their own, the upload job runs on its own at 10:30 and its
  * point becomes 'both'; a day later short-term retention drops the disk copy
  * and the point stays as 'vault' only, still listed by the vault; GC frees
- * what only that point held. With the vault's folder gone the backups go on,
+ * what only that point held, and the point restores byte-identically from
+ * the vault (the restore job's chunk source chosen by the point's
+ * location). With the vault's folder gone the backups go on,
  * the upload fails as transient with a vault-unreachable alert, and the
  * queue's retry drains it once the folder is back. A policy below the
  * soft-delete minimums and a wrong passphrase on attach are refused.
@@ -18,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import tmp from 'tmp';
 import { ApiClient } from '../../server/src/cli/client.js';
 import { enrollAndRun, ok, okJson, startServerProc, strataCli, type Daemon, type ServerProc } from '../helpers/cli.js';
+import { compareTrees } from '../helpers/tree.js';
 
 const MIN = 60_000;
 const START = '2026-06-01T10:00:00.000Z';
@@ -35,6 +38,8 @@ describe('a protection group with an online policy uploads to the vault on its o
   let sourceId = '';
   let vaultDir = '';
   let uploaded = '';
+  let expected = '';
+  let expectedMtime = 0n;
   const cli = (args: string[], env: Record<string, string> = {}) => strataCli(args, { ...server.env, ...env });
   const advance = (ms: number) => api.post<{ now: string; queued: Array<{ kind: string; dataSourceId: string }> }>('/test/clock', { advanceMs: ms });
 
@@ -58,6 +63,7 @@ describe('a protection group with an online policy uploads to the vault on its o
     work = tmp.dirSync({ unsafeCleanup: true, prefix: 'strata-e2e-vault-' });
     src = path.join(work.name, 'src');
     vaultDir = path.join(work.name, 'offsite');
+    expected = path.join(work.name, 'expected-day1');
     fs.mkdirSync(path.join(src, 'sub'), { recursive: true });
     for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(src, 'sub', `f${i}.txt`), `file ${i}\n`.repeat(500 + i));
     server = await startServerProc(path.join(work.name, 'server'), { extraArgs: ['--test-hooks', '--time-zone', 'UTC'] });
@@ -99,6 +105,9 @@ describe('a protection group with an online policy uploads to the vault on its o
     expect(upload!.result.chunksSent).toBeGreaterThan(0);
     const list = await points();
     uploaded = upload!.pointId!;
+    // The tree as the uploaded point holds it (nothing changed since its backup), for the restore below.
+    fs.cpSync(src, expected, { recursive: true });
+    expectedMtime = fs.statSync(path.join(src, 'sub', 'f3.txt'), { bigint: true }).mtimeNs;
     expect(list.find((p) => p.id === uploaded)).toMatchObject({ location: 'both' });
     expect(list.filter((p) => p.location === 'both')).toHaveLength(1);
     const online = await okJson<Array<{ pointId: string }>>(cli(['vault', 'points', 'offsite', '--json']));
@@ -124,6 +133,16 @@ describe('a protection group with an online policy uploads to the vault on its o
     expect(gc.job.state).toBe('succeeded');
     // later.bin was only in the expired points: its chunks left the server's disk (the vault keeps them).
     expect(gc.job.result.chunksRemoved).toBeGreaterThan(0);
+  });
+
+  it('the vault-only point restores byte-identically, streamed from the vault', async () => {
+    const to = path.join(work.name, 'restored');
+    const r = await okJson<{ job: { state: string; result: { files: number } } }>(cli(['restore', uploaded, '--to', to, '--wait', '--json']));
+    expect(r.job.state).toBe('succeeded');
+    // The copy made at upload time has new mtimes: contents, modes and owners compared there, mtimes with the original.
+    expect(await compareTrees(expected, path.join(to, src), { mtime: false })).toEqual([]);
+    expect(fs.statSync(path.join(to, src, 'sub', 'f3.txt'), { bigint: true }).mtimeNs / 1000n).toBe(expectedMtime / 1000n); // microseconds, as stored
+    expect(fs.existsSync(path.join(to, src, 'later.bin'))).toBe(true);
   });
 
   it('a manual prune of a vault-only point soft-deletes its online copy', async () => {

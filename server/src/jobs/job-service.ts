@@ -15,12 +15,18 @@ import type { Logger } from '../log.js';
 import { BackupRun } from './backup-run.js';
 import { emptyProgress, type LiveProgress } from './progress.js';
 import { RestoreRun } from './restore-run.js';
+import type { VaultService } from '../services/vault-service.js';
+import { vaultChunkSource } from '../services/vault-restore.js';
 
 const PROGRESS_FLUSH_MS = 1000;
 
 interface Running { job: Job; progress: LiveProgress; cancel(reason: string): void; dataSourceId: string | null; startedMs: number; ended: Promise<JobEnd> }
 
-export interface RestoreRequest { pointId: string; agentId?: string; target: string; paths?: string[]; overwrite?: boolean }
+export interface RestoreRequest {
+  pointId: string; agentId?: string; target: string; paths?: string[]; overwrite?: boolean;
+  /** A point only in the vault: which of its targets to read (default auto: the primary, falling back to the secondary). */
+  vaultTarget?: 'auto' | 'primary' | 'secondary';
+}
 
 /** How a job ended; `transient` when a retry may succeed (the agent went away, the store was busy). */
 export interface JobEnd { job: Job | null; transient: boolean }
@@ -47,7 +53,11 @@ export class JobService {
   private queuedCanceller: ((jobId: string, reason: string) => Promise<boolean>) | null = null;
 
   /** `clock` is the server's, for those that hold only the JobService; rows are stamped by the catalog, which has the same clock. */
-  constructor(private catalog: Catalog, private store: ChunkStore, private gateway: AgentGateway, private log: Logger, readonly clock: Clock = systemClock) {}
+  constructor(
+    private catalog: Catalog, private store: ChunkStore, private gateway: AgentGateway, private log: Logger, readonly clock: Clock = systemClock,
+    /** Restores of points only in a vault read their chunks through it. */
+    private vaults?: VaultService,
+  ) {}
 
   /** True while a job runs on this data source (the queue does not even try a second). */
   isBusy(dataSourceId: string): boolean { return this.busySources.has(dataSourceId); }
@@ -104,6 +114,13 @@ export class JobService {
     if (req.target && !req.target.startsWith('/')) throw invalid(`restore target '${req.target}' must be an absolute path on the agent`);
     const session = this.gateway.session(agent.id);
     if (!session) throw agentOffline(agent.name);
+    // Where the chunks come from: the chunk store ('disk', 'both'), or the vault when only it holds the point.
+    let source: ChunkStore = this.store;
+    if (point.location === 'vault') {
+      if (!this.vaults) throw invalid(`recovery point ${point.id} is only in a vault, and this server has no vault service`);
+      // The restore run reads refs.open and getStoredMany only: the vault's chunk source has both.
+      source = (await vaultChunkSource(this.vaults, point, { target: req.vaultTarget })) as unknown as ChunkStore;
+    }
     const job = await this.catalog.createJob({
       type: 'restore', state: 'running', agentId: agent.id, dataSourceId: point.dataSourceId, pointId: point.id,
       params: { pointId: point.id, target: req.target, paths: req.paths ?? [], overwrite: !!req.overwrite },
@@ -111,7 +128,7 @@ export class JobService {
     const progress = emptyProgress();
     progress.bytesTotal = point.bytes;
     progress.filesTotal = point.files;
-    const run = new RestoreRun({ store: this.store, session, jobId: job.id, point, target: req.target, paths: req.paths ?? [], overwrite: !!req.overwrite, progress });
+    const run = new RestoreRun({ store: source, session, jobId: job.id, point, target: req.target, paths: req.paths ?? [], overwrite: !!req.overwrite, progress });
     this.track(job, progress, null, (r) => run.cancel(r), async () => {
       await run.start();
       const r = await run.result;

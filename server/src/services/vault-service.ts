@@ -267,6 +267,11 @@ export class VaultService {
     }).catch((e: unknown) => this.o.log?.error({ err: e }, 'cannot raise the vault-unreachable alert'));
   }
 
+  /** The online copy of a point (live or soft-deleted), or null. */
+  async onlineCopy(pointId: string): Promise<VaultPointRecord | null> {
+    return this.catalog.getVaultPoint(pointId);
+  }
+
   /** Online copies in a vault, with their points. */
   async listPoints(ref: string, state: 'live' | 'deleted' | 'all' = 'live') {
     const rec = await this.get(ref);
