@@ -173,11 +173,13 @@ export class JobService {
   }
 
   /**
-   * Resolves once every backup and upload that started before `time` (ms) has
-   * ended: both write a ref list whose chunks GC must then see as live.
+   * Resolves once every backup that started before `time` (ms) has ended: it
+   * writes a ref list whose chunks GC must then see as live. Uploads write
+   * none (they read a point whose ref list exists), so GC does not wait for
+   * an upload that may run for hours.
    */
   async waitForBackupsStartedBefore(time: number): Promise<void> {
-    const pending = [...this.running.values()].filter((r) => (r.job.type === 'backup' || r.job.type === 'upload') && r.startedMs < time).map((r) => r.ended);
+    const pending = [...this.running.values()].filter((r) => r.job.type === 'backup' && r.startedMs < time).map((r) => r.ended);
     await Promise.all(pending);
   }
 
