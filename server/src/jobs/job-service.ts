@@ -14,7 +14,7 @@ import type { AgentGateway } from '../gateway/gateway.js';
 import type { Logger } from '../log.js';
 import { BackupRun } from './backup-run.js';
 import { emptyProgress, type LiveProgress } from './progress.js';
-import { RestoreRun } from './restore-run.js';
+import { RestoreRun, type RestoreChunkSource } from './restore-run.js';
 import type { VaultService } from '../services/vault-service.js';
 import { vaultChunkSource } from '../services/vault-restore.js';
 
@@ -115,11 +115,10 @@ export class JobService {
     const session = this.gateway.session(agent.id);
     if (!session) throw agentOffline(agent.name);
     // Where the chunks come from: the chunk store ('disk', 'both'), or the vault when only it holds the point.
-    let source: ChunkStore = this.store;
+    let source: RestoreChunkSource = this.store;
     if (point.location === 'vault') {
       if (!this.vaults) throw invalid(`recovery point ${point.id} is only in a vault, and this server has no vault service`);
-      // The restore run reads refs.open and getStoredMany only: the vault's chunk source has both.
-      source = (await vaultChunkSource(this.vaults, point, { target: req.vaultTarget })) as unknown as ChunkStore;
+      source = await vaultChunkSource(this.vaults, point, { target: req.vaultTarget });
     }
     const job = await this.catalog.createJob({
       type: 'restore', state: 'running', agentId: agent.id, dataSourceId: point.dataSourceId, pointId: point.id,

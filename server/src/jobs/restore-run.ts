@@ -5,14 +5,24 @@
  * read back and hash-checked by the store.
  */
 import { ErrorCode, type Chunk, type Frame } from '@strata/protocol';
-import type { ChunkStore, RefList } from '../chunk-store/index.js';
+import type { ChunkStore } from '../chunk-store/index.js';
 import type { RecoveryPoint } from '../catalog/types.js';
 import type { AgentSession } from '../gateway/session.js';
 import { JobRun } from './job-run.js';
 import type { LiveProgress } from './progress.js';
 
+/**
+ * Where a restore reads: the point's ref list (membership only) and chunks in
+ * their stored form. The chunk store for points on disk; the vault's source
+ * (services/vault-restore.ts) for points only in the vault.
+ */
+export interface RestoreChunkSource {
+  refs: { open(pointId: string): Promise<{ has(hash: Buffer): boolean; close(): void }> };
+  getStoredMany: ChunkStore['getStoredMany'];
+}
+
 export interface RestoreRunDeps {
-  store: ChunkStore;
+  store: RestoreChunkSource;
   session: AgentSession;
   jobId: string;
   point: RecoveryPoint;
@@ -25,7 +35,7 @@ export interface RestoreRunDeps {
 export interface RestoreOutcome { files: number; bytes: number; warnings: string[] }
 
 export class RestoreRun extends JobRun<RestoreOutcome> {
-  private refs: RefList | null = null;
+  private refs: { has(hash: Buffer): boolean; close(): void } | null = null;
 
   constructor(private d: RestoreRunDeps) {
     super(d.session, d.jobId, 'restore');

@@ -11,13 +11,9 @@ import { Compression, type ChunkIn } from '../chunk-store/index.js';
 import type { RecoveryPoint } from '../catalog/index.js';
 import { conflict, invalid } from '../errors.js';
 import { asStrataError } from './vault-input.js';
+import type { RestoreChunkSource } from '../jobs/restore-run.js';
 import type { VaultService } from './vault-service.js';
 
-/** What a restore reads: the point's ref list (membership only) and chunks in their stored form. */
-export interface RestoreChunkSource {
-  refs: { open(pointId: string): Promise<{ has(hash: Buffer): boolean; close(): void }> };
-  getStoredMany(hashes: Buffer[]): Promise<ChunkIn[]>;
-}
 
 /** Chunks fetched from the vault at once for one request of the agent. */
 const PARALLEL_READS = 8;
