@@ -37,6 +37,19 @@ export interface CacheBase {
   bytes: number;
 }
 
+/**
+ * Commits still running, per cache dir. The server may start the next backup
+ * of a data source as soon as it recorded the last one, while this agent is
+ * still sweeping the cache for it: the sweep deletes other runs' used lists
+ * and unused tree files, so a new run waits for it instead of losing its
+ * files mid-run.
+ */
+const committing = new Map<string, Promise<void>>();
+
+async function settledCommit(dir: string): Promise<void> {
+  await committing.get(dir)?.catch(() => {});
+}
+
 export class TreeCache {
   private readonly fanout = new Set<string>();
   private readonly writes = new Set<Promise<void>>();
@@ -51,6 +64,7 @@ export class TreeCache {
 
   /** Opens (creating) the cache; `base` is set only when the committed point is `parentPointId`. */
   static async open(dir: string, parentPointId: string): Promise<TreeCache> {
+    await settledCommit(dir);
     await mkdir(join(dir, 'trees'), { recursive: true });
     const base = parentPointId ? await readBase(dir) : null;
     const cache = new TreeCache(dir, base && base.pointId === parentPointId ? base : null);
@@ -169,6 +183,7 @@ async function readBase(dir: string): Promise<CacheBase | null> {
 
 /** Previous totals (for the progress ETA) if the committed point is `parentPointId`. */
 export async function cachedTotals(dir: string, parentPointId: string): Promise<{ files: number; bytes: number } | null> {
+  await settledCommit(dir);
   const b = parentPointId ? await readBase(dir) : null;
   return b && b.pointId === parentPointId ? { files: Number(b.files) || 0, bytes: Number(b.bytes) || 0 } : null;
 }
@@ -180,6 +195,17 @@ export async function cachedTotals(dir: string, parentPointId: string): Promise<
  * from elsewhere) the base is still recorded and nothing is deleted.
  */
 export async function commitCache(cacheDir: string, pointId: string, result: BackupResult): Promise<void> {
+  const prev = settledCommit(cacheDir);
+  const run = prev.then(() => commitNow(cacheDir, pointId, result));
+  committing.set(cacheDir, run);
+  try {
+    await run;
+  } finally {
+    if (committing.get(cacheDir) === run) committing.delete(cacheDir);
+  }
+}
+
+async function commitNow(cacheDir: string, pointId: string, result: BackupResult): Promise<void> {
   const base: CacheBase = {
     format: FORMAT, pointId, root: result.root.map((h) => h.toString('hex')),
     files: result.files, dirs: result.dirs, bytes: result.bytes,
