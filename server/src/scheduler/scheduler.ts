@@ -178,8 +178,8 @@ export class Scheduler {
     if (!slot) return null;
     const { catalog, store, jobs } = this.d;
     const { vaults } = this.d;
-    const job = await jobs.startServerJob('gc', { scheduled: true, slot: slot.toISOString() }, async () => {
-      const gc = await garbageCollect(catalog, store, (t) => jobs.waitForBackupsStartedBefore(t));
+    const job = await jobs.startServerJob('gc', { scheduled: true, slot: slot.toISOString() }, async (_progress, signal) => {
+      const gc = await garbageCollect(catalog, store, (t) => jobs.waitForBackupsStartedBefore(t), undefined, signal);
       if (!vaults) return { result: { ...gc } };
       // Soft-deleted online copies past their purge time leave the vault (an unreachable vault: next day).
       const purge = await vaults.purgeExpired(now).catch((e: unknown) => ({ purged: [], failed: [{ pointId: '*', error: (e as Error).message }] }));

@@ -65,10 +65,12 @@ export async function dropDiskCopy(catalog: Catalog, store: ChunkStore, point: R
  * for (their chunks are protected only once their point's ref list exists),
  * then the live points are listed, then the sweep runs.
  */
-export async function garbageCollect(catalog: Catalog, store: ChunkStore, waitForEarlierBackups: (before: number) => Promise<void>, rewriteBelow?: number) {
+export async function garbageCollect(catalog: Catalog, store: ChunkStore, waitForEarlierBackups: (before: number) => Promise<void>, rewriteBelow?: number, signal?: AbortSignal) {
   const run = await store.beginGc();
   try {
     await waitForEarlierBackups(Date.now());
+    // A cancel lands before the sweep starts; once sweeping, GC finishes (it is safe to stop only between packs, and short).
+    signal?.throwIfAborted();
     const livePointIds = await catalog.listRecoveryPointIds();
     return await run.run({ livePointIds, rewriteBelow });
   } catch (e) {
@@ -77,13 +79,14 @@ export async function garbageCollect(catalog: Catalog, store: ChunkStore, waitFo
   }
 }
 
-export async function verifyPoints(catalog: Catalog, store: ChunkStore, pointId: string | undefined, progress: LiveProgress) {
+export async function verifyPoints(catalog: Catalog, store: ChunkStore, pointId: string | undefined, progress: LiveProgress, signal?: AbortSignal) {
   const ids = pointId ? [pointId] : await catalog.listRecoveryPointIds();
   if (pointId && !(await catalog.getRecoveryPoint(pointId))) throw notFound('recovery point', pointId);
   let checked = 0;
   const damaged: Array<{ hash: string; pack?: string; reason: string; points?: string[] }> = [];
   const seen = new Set<string>();
   for (const id of ids) {
+    signal?.throwIfAborted();
     const refs = await store.refs.open(id);
     const fresh: Buffer[] = [];
     for await (const h of refs.iterate()) {
@@ -92,7 +95,8 @@ export async function verifyPoints(catalog: Catalog, store: ChunkStore, pointId:
       seen.add(hex);
       fresh.push(Buffer.from(h));
     }
-    const r = await store.verify(fresh, (p) => { progress.filesScanned = checked + p.checked; });
+    // Throwing from the progress callback stops a long verify of one point too.
+    const r = await store.verify(fresh, (p) => { progress.filesScanned = checked + p.checked; signal?.throwIfAborted(); });
     checked += r.checked;
     for (const d of r.damaged) damaged.push({ ...d, points: [id] });
   }
