@@ -14,7 +14,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import tmp from 'tmp';
 import { ApiClient } from '../../server/src/cli/client.js';
-import { enrollAndRun, ok, okJson, startServerProc, strataCli, type Daemon, type ServerProc } from '../helpers/cli.js';
+import { enrollAndRun, ok, okJson, startServerProc, strataCli, type Daemon, type ServerProc, waitUntil } from '../helpers/cli.js';
 import { createPgDatabase } from '../helpers/pg.js';
 import { compareTrees } from '../helpers/tree.js';
 
@@ -40,15 +40,7 @@ describe.each(engines)('a protection group runs and expires recovery points on i
   /** Moves the server's test clock; the server runs a scheduler tick before it answers. */
   const advance = (ms: number) => api.post<{ now: string; queued: Array<{ kind: string; dataSourceId: string }> }>('/test/clock', { advanceMs: ms });
 
-  async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const v = await fn();
-      if (v !== undefined) return v;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${server.output().slice(-3000)}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+  const until = <T>(what: string, fn: () => Promise<T | undefined>, ms?: number) => waitUntil(what, fn, server, ms);
 
   /** Waits until `n` backup jobs exist and none is queued or running; returns them, newest first. */
   const backupsEnded = (n: number) => until(`${n} ended backup jobs`, async () => {

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import tmp from 'tmp';
 import { ApiClient } from '../../server/src/cli/client.js';
-import { enrollAndRun, ok, okJson, startServerProc, strataCli, type Daemon, type ServerProc } from '../helpers/cli.js';
+import { enrollAndRun, ok, okJson, startServerProc, strataCli, type Daemon, type ServerProc, waitUntil } from '../helpers/cli.js';
 import { compareTrees } from '../helpers/tree.js';
 
 const MIN = 60_000;
@@ -43,15 +43,7 @@ describe('a protection group with an online policy uploads to the vault on its o
   const cli = (args: string[], env: Record<string, string> = {}) => strataCli(args, { ...server.env, ...env });
   const advance = (ms: number) => api.post<{ now: string; queued: Array<{ kind: string; dataSourceId: string }> }>('/test/clock', { advanceMs: ms });
 
-  async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const v = await fn();
-      if (v !== undefined) return v;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${server.output().slice(-3000)}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+  const until = <T>(what: string, fn: () => Promise<T | undefined>, ms?: number) => waitUntil(what, fn, server, ms);
   /** Waits until `n` jobs of the type exist and none is queued or running; newest first. */
   const ended = (type: string, n: number) => until(`${n} ended ${type} jobs`, async () => {
     const jobs = await api.get<Job[]>(`/jobs?type=${type}&limit=1000`);

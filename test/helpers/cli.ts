@@ -83,3 +83,17 @@ export async function enrollAndRun(server: ServerProc, stateDir: string): Promis
   const d = await startAgentProc(stateDir);
   return { ...d, name };
 }
+
+/**
+ * Polls `fn` every 200 ms until it returns something other than undefined;
+ * on timeout fails naming `what`, with the end of the daemon's output.
+ */
+export async function waitUntil<T>(what: string, fn: () => Promise<T | undefined>, daemon?: { output(): string }, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${daemon?.output().slice(-3000) ?? ''}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
