@@ -43,6 +43,8 @@ async function tryStart(): Promise<S3Server | null> {
     exactIfAbsent: false,
     // s3rver lists in folder-walk order ('a/b' before 'a-b'): documented in s3.ts
     slashByteOrder: false,
+    // s3rver rewrites an object's file in place: a GET racing an overwrite may be torn
+    atomicOverwrite: false,
     unreachableWithinMs: 5000,
   });
 }
