@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { StrataError } from '../errors.js';
 import { ApiClient, type ClientOptions } from './client.js';
 import { bytes, duration, table } from './format.js';
-import { waitForJob } from './wait.js';
+import { finishJob } from './wait.js';
 
 type Row = Record<string, unknown>;
 const out = (s: string) => process.stdout.write(s + '\n');
@@ -127,23 +127,3 @@ export function adminCommands(program: Command) {
   });
 }
 
-async function finishJob(c: ApiClient, job: Row, o: { wait?: boolean; json?: boolean }, extra?: (j: Row) => Promise<Row>) {
-  if (!o.wait) {
-    if (o.json) json({ job });
-    else out(String(job.id));
-    return;
-  }
-  const done = await waitForJob(c, String(job.id), { quiet: !!o.json && !process.stderr.isTTY });
-  const more = extra && (done.state === 'succeeded' || done.state === 'warning') ? await extra(done) : {};
-  const durationMs = (done.result as Row | null)?.durationMs as number | undefined;
-  if (o.json) json({ job: { ...done, durationMs }, ...more });
-  else {
-    out(`${done.type} ${done.state} in ${duration(durationMs ?? 0)}: scanned ${bytes(Number(done.bytesScanned ?? 0))} in ${done.filesScanned ?? 0} files, sent ${bytes(Number(done.bytesSent ?? 0))}, stored ${bytes(Number(done.bytesStored ?? 0))}`);
-    const pid = (more as Row).point as Row | null | undefined;
-    if (pid) out(`recovery point ${pid.id}`);
-    for (const w of (done.warnings as string[] | undefined) ?? []) out(`warning: ${w}`);
-  }
-  if (done.state === 'failed' || done.state === 'cancelled') {
-    throw new StrataError('JOB_' + String(done.state).toUpperCase(), `job ${done.id} ${done.state}: ${done.errorMessage ?? ''}`);
-  }
-}

@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { StrataError } from '../errors.js';
 import { ApiClient, type ClientOptions } from './client.js';
 import { bytes, table } from './format.js';
+import { finishJob } from './wait.js';
 
 type Row = Record<string, unknown>;
 const out = (s: string) => process.stdout.write(s + '\n');
@@ -200,6 +201,13 @@ export function vaultCommands(program: Command) {
         const p = (r.point as Row | null) ?? {};
         return { id: r.pointId, created: p.createdAt ?? '-', uploaded: r.uploadedAt, source: p.dataSourceId ?? '-', location: p.location ?? '-', chunks: r.chunks, sent: bytes(Number(r.bytesSent)), deleted: r.deletedAt ? `purge after ${r.purgeAfter}` : '-' };
       }), ['id', 'created', 'uploaded', 'location', 'chunks', 'sent', 'deleted']));
+    });
+
+  vault.command('upload <vault> <point>').description('back up now: send a recovery point on the server\'s disk to the vault (an upload job)')
+    .option('--wait', 'wait for the job and show progress').option('--json')
+    .action(async (ref: string, point: string, o: { wait?: boolean; json?: boolean }) => {
+      const c = api();
+      await finishJob(c, await c.post<Row>(`/vaults/${seg(ref)}/uploads`, { point }), o);
     });
 
   vault.command('delete-point <point>').description('delete an online recovery point (soft delete: kept N days, undeletable)').option('--json')

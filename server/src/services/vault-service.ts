@@ -345,6 +345,33 @@ export class VaultService {
     return (await this.catalog.undeleteVaultPoint(pointId))!;
   }
 
+  private readonly readers = new Map<string, number>();
+
+  /**
+   * A restore or verify reading this vault: pack rewrites and deletions
+   * (pruning) wait until every reader released, so a chunk never leaves a
+   * pack a running restore is about to read. Call release() exactly once.
+   */
+  async acquireRead(ref: string): Promise<{ release(): void }> {
+    const rec = await this.get(ref);
+    this.readers.set(rec.id, (this.readers.get(rec.id) ?? 0) + 1);
+    let done = false;
+    return {
+      release: () => {
+        if (done) return;
+        done = true;
+        const n = (this.readers.get(rec.id) ?? 1) - 1;
+        if (n > 0) this.readers.set(rec.id, n);
+        else this.readers.delete(rec.id);
+      },
+    };
+  }
+
+  /** Readers (restores, verifies) holding this vault now. */
+  activeReaders(vaultId: string): number {
+    return this.readers.get(vaultId) ?? 0;
+  }
+
   /** Purge soft-deleted points whose time is up: their manifest and refs leave the vault (both targets), then the catalog. */
   async purgeExpired(now: Date = this.clock.now()): Promise<{ purged: string[]; failed: { pointId: string; error: string }[] }> {
     const purged: string[] = [];

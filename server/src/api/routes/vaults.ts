@@ -12,7 +12,7 @@
  */
 import type Router from '@koa/router';
 import type { Vault } from '../../catalog/index.js';
-import { invalid } from '../../errors.js';
+import { invalid, notFound } from '../../errors.js';
 import { sharedVaultService, type VaultService } from '../../services/vault-service.js';
 import { publicVault } from '../../services/vault-targets.js';
 import { body, type ApiContext } from '../context.js';
@@ -73,6 +73,30 @@ export function vaultRoutes(r: Router, ctx: ApiContext) {
   });
   r.post('/vaults/:id/points/:point/undelete', async (c) => {
     c.body = await svc().undeletePoint(c.params.point!, c.params.id!);
+  });
+  // Back up now to the vault ("Back Up Now" of MARS): an 'upload' job of one recovery point on disk.
+  r.post('/vaults/:id/uploads', async (c) => {
+    const b = body(c);
+    if (typeof b.point !== 'string') throw invalid('point is required: the recovery point to send to the vault');
+    const vaults = svc();
+    const rec = await vaults.get(c.params.id!);
+    const point = await ctx.catalog.getRecoveryPoint(b.point);
+    if (!point) throw notFound('recovery point', b.point);
+    c.status = 202;
+    c.body = await ctx.jobs.startServerJob('upload', { pointId: point.id, vault: rec.name, manual: true }, async (progress, signal) => {
+      progress.bytesTotal = point.bytes;
+      progress.filesTotal = point.files;
+      const r = await vaults.uploadPoint(point.id, {
+        vault: rec.id, signal,
+        onProgress: (p) => {
+          progress.filesScanned = p.chunksSeen;
+          progress.bytesSent = p.bytesSent;
+          progress.bytesScanned = p.rawBytesSent;
+        },
+      });
+      const { online: _online, ...result } = r;
+      return { pointId: point.id, result: { ...result } };
+    }, { dataSourceId: point.dataSourceId, agentId: point.agentId });
   });
   r.delete('/vault-points/:point', async (c) => {
     c.body = await svc().deletePoint(c.params.point!);
