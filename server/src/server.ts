@@ -18,6 +18,7 @@ import { log as defaultLog, type Logger } from './log.js';
 import { parseTimeZone } from './retention/index.js';
 import { startProtection, systemClock, TestClock, type Clock, type JobQueue, type Protection, type ProtectionService, type QueueOptions, type Scheduler } from './scheduler/index.js';
 import { adminTokenPath, loadOrCreateAdminToken } from './services/admin-credential.js';
+import { bandwidthLimit, type VaultBandwidth } from './services/vault-bandwidth.js';
 import { sharedVaultService, type VaultService } from './services/vault-service.js';
 import { loadOrCreateTls } from './tls.js';
 import { writeFileDurable } from './util/durable.js';
@@ -65,6 +66,10 @@ export interface ServerOptions {
    * the upload job fail and the queue's own retry take over.
    */
   vaultRetry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
+  /** Upload bandwidth to the vaults, by work hours in `timeZone` (`strata server --vault-bandwidth-*`); absent: unlimited. */
+  vaultBandwidth?: VaultBandwidth;
+  /** Target size of uploaded packs (default the format's 16 MiB); smaller packs lose less to an interrupted upload. */
+  vaultPackSize?: number;
   /** The alert monitor's settings (interval, thresholds, notifier); false: no monitor. */
   alerts?: false | Partial<Pick<MonitorOptions, 'intervalMs' | 'thresholds' | 'serverName' | 'notifier'>>;
 }
@@ -109,7 +114,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const gateway = new AgentGateway(catalog, log);
   // One per data dir (two would both append to a vault's known-chunks log).
   const retry = opts.vaultRetry ?? (opts.testHooks ? { attempts: 3, baseDelayMs: 100, maxDelayMs: 100 } : undefined);
-  const vaults = sharedVaultService({ catalog, store, dataDir, timeZone, log, clock, ...(retry ? { vaultOptions: { retry }, upload: { retry } } : {}) });
+  const upload = { ...(retry ? { retry } : {}), ...(opts.vaultBandwidth ? { limitFor: bandwidthLimit(opts.vaultBandwidth, timeZone) } : {}), ...(opts.vaultPackSize ? { packSize: opts.vaultPackSize } : {}) };
+  const vaults = sharedVaultService({ catalog, store, dataDir, timeZone, log, clock, ...(retry ? { vaultOptions: { retry } } : {}), upload });
   const jobs = new JobService(catalog, store, gateway, log, clock, vaults);
   await catalog.failInterruptedJobs?.('the server stopped while the job ran');
   const bg = background(opts, { catalog, store, jobs, gateway, clock, log, dataDir, timeZone, vaults });

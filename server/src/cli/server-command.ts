@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { invalid } from '../errors.js';
+import { parseBandwidthFlags, parsePackSize } from '../services/vault-bandwidth.js';
 
 export function parseListen(s: string): { host: string; port: number } {
   const m = /^(?:\[?([^\]]*)\]?:)?(\d+)$/.exec(s);
@@ -7,6 +8,7 @@ export function parseListen(s: string): { host: string; port: number } {
   return { host: m[1] || '127.0.0.1', port: Number(m[2]) };
 }
 
+interface BandwidthFlags { vaultBandwidthWork?: string; vaultBandwidthOff?: string; workHours?: string; workDays?: string }
 interface SchedulerFlags { timeZone?: string; maxConcurrentJobs?: string; agentOfflineWait?: string; gcTime?: string; testHooks?: boolean }
 
 /** The scheduler's flags as ServerOptions; bad values are refused with the allowed form (exit 2). */
@@ -45,9 +47,16 @@ export function serverCommand(program: Command) {
     .option('--max-concurrent-jobs <n>', 'scheduled jobs running at once, server-wide', '4')
     .option('--agent-offline-wait <duration>', 'how long a scheduled backup waits for an offline agent before it fails (90s, 10m, 1h)', '10m')
     .option('--gc-time <HH:MM|off>', 'daily garbage collection time', '03:00')
+    .option('--vault-bandwidth-work <rate>', 'upload limit to the vault during work hours, bytes/s (512K, 10M, 1G; 0 = unlimited)')
+    .option('--vault-bandwidth-off <rate>', 'upload limit to the vault outside work hours (0 = unlimited)')
+    .option('--work-hours <HH-HH>', 'work hours for the bandwidth limits, in --time-zone', '08-18')
+    .option('--work-days <days>', 'work days for the bandwidth limits (mon-fri, or mon,tue,…)', 'mon-fri')
+    .option('--vault-pack-size <size>', 'target size of the packs an upload sends (1M-256M; default 16M)')
     .option('--test-hooks', 'tests only: run on a test clock moved by POST /api/v1/test/clock')
-    .action(async (o: { listen: string; database?: string; tlsKey?: string; tlsCert?: string; insecurePlain?: boolean } & SchedulerFlags) => {
+    .action(async (o: { listen: string; database?: string; tlsKey?: string; tlsCert?: string; insecurePlain?: boolean; vaultPackSize?: string } & SchedulerFlags & BandwidthFlags) => {
       const scheduling = parseSchedulerFlags(o);
+      const vaultBandwidth = parseBandwidthFlags(o);
+      const vaultPackSize = o.vaultPackSize === undefined ? undefined : parsePackSize(o.vaultPackSize);
       // Loaded here, not at the top: the admin commands must start fast and need none of it.
       const [{ startServer }, { log }] = await Promise.all([import('../server.js'), import('../log.js')]);
       const g = program.opts<{ data?: string }>();
@@ -56,6 +65,7 @@ export function serverCommand(program: Command) {
       const srv = await startServer({
         dataDir, host, port, databaseUrl: o.database ?? process.env.STRATA_DATABASE_URL,
         insecure: !!o.insecurePlain, tlsKeyFile: o.tlsKey, tlsCertFile: o.tlsCert, ...scheduling,
+        ...(vaultBandwidth ? { vaultBandwidth } : {}), ...(vaultPackSize ? { vaultPackSize } : {}),
       });
       log.info({ url: srv.url, agents: srv.agentUrl, catalog: o.database ? 'postgresql' : 'sqlite' }, 'Strata server listening');
       process.stdout.write(`Strata server listening on ${srv.url} (agents connect to ${srv.agentUrl})\n`);
