@@ -305,8 +305,8 @@ export interface ProtectionGroup {
   updatedAt: Date;
 }
 
-export type AlertKind = 'job-failed' | 'agent-offline' | 'missed-sla' | 'disk-space' | 'vault-unreachable';
-export const ALERT_KINDS: readonly AlertKind[] = ['job-failed', 'agent-offline', 'missed-sla', 'disk-space', 'vault-unreachable'];
+export type AlertKind = 'job-failed' | 'agent-offline' | 'missed-sla' | 'disk-space' | 'vault-unreachable' | 'vault-damaged';
+export const ALERT_KINDS: readonly AlertKind[] = ['job-failed', 'agent-offline', 'missed-sla', 'disk-space', 'vault-unreachable', 'vault-damaged'];
 export type AlertSeverity = 'warning' | 'error';
 export const ALERT_SEVERITIES: readonly AlertSeverity[] = ['warning', 'error'];
 export type AlertState = 'active' | 'resolved';

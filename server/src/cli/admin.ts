@@ -69,10 +69,13 @@ export function adminCommands(program: Command) {
     .option('--agent <agent>', 'restore on another agent')
     .option('--path <path>', 'restore only this original path (repeatable)', collect)
     .option('--overwrite', 'replace existing files')
+    .option('--vault-target <target>', 'read the vault even if the point is on disk: primary, secondary (cross-region restore) or auto')
     .option('--wait').option('--json')
-    .action(async (point: string, o: { to?: string; agent?: string; path?: string[]; overwrite?: boolean; wait?: boolean; json?: boolean }) => {
+    .action(async (point: string, o: { to?: string; agent?: string; path?: string[]; overwrite?: boolean; vaultTarget?: string; wait?: boolean; json?: boolean }) => {
       const c = api();
-      const job = await c.post<Row>('/restores', { point, target: o.to ?? '', agent: o.agent, paths: o.path ?? [], overwrite: !!o.overwrite });
+      const job = await c.post<Row>('/restores', {
+        point, target: o.to ?? '', agent: o.agent, paths: o.path ?? [], overwrite: !!o.overwrite, ...(o.vaultTarget !== undefined ? { vaultTarget: o.vaultTarget } : {}),
+      });
       await finishJob(c, job, o);
     });
 

@@ -1,14 +1,14 @@
 /**
- * Protection commands: `strata groups …`, `strata policies …`, `strata vaults …`.
- * Thin wrappers over /groups, /policies and /vaults; every list and show has
- * --json; range errors come from the server (exit 2, the range named).
+ * Protection commands: `strata groups …`, `strata policies …` (`strata
+ * vaults` is an alias of `strata vault`, cli/vault.ts). Thin wrappers over
+ * /groups and /policies; every list and show has --json; range errors come
+ * from the server (exit 2, the range named).
  */
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { StrataError } from '../errors.js';
 import { ApiClient, type ClientOptions } from './client.js';
 import { table } from './format.js';
-import { passphraseFrom } from './vault.js';
 
 type Row = Record<string, unknown>;
 const out = (s: string) => process.stdout.write(s + '\n');
@@ -159,23 +159,5 @@ export function protectionCommands(program: Command) {
   policies.command('delete <policy>').description('delete a policy no group uses').action(async (policy: string) => {
     await api().delete(`/policies/${seg(policy)}`);
     out(`online policy ${policy} deleted`);
-  });
-
-  // ---- vaults (the short form; `strata vault …` has every option)
-  const vaults = program.command('vaults').description('vaults: the long-term (online) tier (see also strata vault)');
-  vaults.command('create <name>').description('create a local-folder vault; creates DefaultPolicy if missing')
-    .option('--path <dir>', 'absolute folder on the server (default <data dir>/vault/<name>)')
-    .option('--passphrase-file <file>', 'file holding the passphrase (or STRATA_VAULT_PASSPHRASE); at least 16 characters')
-    .option('--json')
-    .action(async (name: string, o: { path?: string; passphraseFile?: string; json?: boolean }) => {
-      const v = await api().post<Row>('/vaults', { name, passphrase: passphraseFrom(o.passphraseFile), ...(o.path ? { path: o.path } : {}) });
-      if (o.json) { json(v); return; }
-      const dp = v.defaultPolicy as Row;
-      out(`vault ${v.name} created at ${(v.config as Row).path}${dp.created ? `; online policy ${dp.name} created` : ''}`);
-    });
-  vaults.command('list').option('--json').action(async (o: { json?: boolean }) => {
-    const list = await api().get<Row[]>('/vaults');
-    if (o.json) { json(list); return; }
-    out(table(list.map((v) => ({ ...v, path: (v.config as Row).path ?? '-' })), ['name', 'kind', 'redundancy', 'path', 'id']));
   });
 }

@@ -115,6 +115,15 @@ function showVault(v: Row) {
   if (v.points !== undefined) out(`points         ${v.points} (${v.deletedPoints} soft-deleted)`);
 }
 
+/** A verify job's report, per target; the damage listed (the first 100 per target). */
+function showVerify(r: Row | null | undefined) {
+  if (!r || !r.targets) return;
+  for (const t of Object.values(r.targets as Record<string, Row>)) {
+    out(`${String(t.target).padEnd(10)} ${t.where}: ${t.packs} packs, ${t.chunks} chunks, ${t.points} points, ${t.damagedObjects ? `${t.damagedObjects} damaged objects` : 'no damage'}`);
+    for (const d of (t.damaged as Row[]) ?? []) out(`  damaged  ${d.key}${d.chunk ? ` chunk ${d.chunk}` : ''}: ${d.reason}`);
+  }
+}
+
 /** The options that describe a target and its protections, shared by create and attach. */
 function targetOptions(c: Command): Command {
   return c
@@ -144,7 +153,8 @@ function targetOptions(c: Command): Command {
 
 export function vaultCommands(program: Command) {
   const api = () => ApiClient.fromOptions(program.opts<ClientOptions>());
-  const vault = program.command('vault').description('the cloud vault: targets, redundancy, soft delete, disaster recovery');
+  // `strata vaults …` is the same group (it once was a separate, shorter one).
+  const vault = program.command('vault').alias('vaults').description('the cloud vault: targets, redundancy, soft delete, disaster recovery, verify');
 
   targetOptions(vault.command('create <name>').description('create a vault on empty target(s); creates DefaultPolicy if missing'))
     .action(async (name: string, o: TargetOpts) => {
@@ -208,6 +218,26 @@ export function vaultCommands(program: Command) {
     .action(async (ref: string, point: string, o: { wait?: boolean; json?: boolean }) => {
       const c = api();
       await finishJob(c, await c.post<Row>(`/vaults/${seg(ref)}/uploads`, { point }), o);
+    });
+
+  vault.command('verify <vault>').description('a verify job: re-read every index, pack and point on each target (primary and secondary separately)')
+    .option('--read-data', 'read and check every chunk (the default)')
+    .option('--quick', 'check only indexes, pack sizes and points (no chunk is read)')
+    .option('--wait', 'wait for the job and show what is damaged').option('--json')
+    .action(async (ref: string, o: { readData?: boolean; quick?: boolean; wait?: boolean; json?: boolean }) => {
+      if (o.readData && o.quick) throw usage('--read-data and --quick exclude each other');
+      const c = api();
+      const job = await c.post<Row>(`/vaults/${seg(ref)}/verify`, { readData: !o.quick });
+      try {
+        await finishJob(c, job, o, async (j) => {
+          if (!o.json) showVerify(j.result as Row);
+          return {};
+        });
+      } catch (err) {
+        // A damaged vault fails the job: list the damage, then exit 1 with the job's message.
+        if (o.wait && !o.json && err instanceof StrataError && err.code === 'JOB_FAILED') showVerify((await c.get<Row>(`/jobs/${seg(String(job.id))}`)).result as Row);
+        throw err;
+      }
     });
 
   vault.command('delete-point <point>').description('delete an online recovery point (soft delete: kept N days, undeletable)').option('--json')

@@ -24,8 +24,24 @@ interface Running { job: Job; progress: LiveProgress; cancel(reason: string): vo
 
 export interface RestoreRequest {
   pointId: string; agentId?: string; target: string; paths?: string[]; overwrite?: boolean;
-  /** A point only in the vault: which of its targets to read (default auto: the primary, falling back to the secondary). */
+  /**
+   * Which vault target to read. Without it a point only in the vault reads 'auto' (the primary,
+   * falling back to the secondary) and any other point reads the chunk store; with it the
+   * restore reads the vault even when the point is also on disk (cross-region restore).
+   */
   vaultTarget?: 'auto' | 'primary' | 'secondary';
+}
+
+export const VAULT_TARGETS = ['auto', 'primary', 'secondary'] as const;
+
+/** Where a restore's chunks came from (the job result's `source`). */
+export type RestoreSource = 'disk' | `vault:${(typeof VAULT_TARGETS)[number]}`;
+
+/** A restore request's vault target: undefined when not given; anything but auto / primary / secondary is a 400. */
+export function parseVaultTarget(v: unknown): RestoreRequest['vaultTarget'] {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string' && (VAULT_TARGETS as readonly string[]).includes(v)) return v as RestoreRequest['vaultTarget'];
+  throw invalid(`vaultTarget must be auto, primary or secondary (got ${JSON.stringify(v)})`);
 }
 
 /** How a job ended; `transient` when a retry may succeed (the agent went away, the store was busy). */
@@ -114,24 +130,49 @@ export class JobService {
     if (req.target && !req.target.startsWith('/')) throw invalid(`restore target '${req.target}' must be an absolute path on the agent`);
     const session = this.gateway.session(agent.id);
     if (!session) throw agentOffline(agent.name);
-    // Where the chunks come from: the chunk store ('disk', 'both'), or the vault when only it holds the point.
+    const vaultTarget = parseVaultTarget(req.vaultTarget);
+    // Where the chunks come from: the chunk store ('disk', 'both'), or the vault when only it holds the
+    // point — or when a vault target is asked for (a cross-region restore on purpose, even of a 'both' point).
     let source: RestoreChunkSource = this.store;
-    if (point.location === 'vault') {
+    let from: RestoreSource = 'disk';
+    let hold: { release(): void } | null = null;
+    if (point.location === 'vault' || vaultTarget) {
+      if (point.location === 'disk' || !point.vaultId) throw invalid(`recovery point ${point.id} is not in a vault (it is only on the server's disk): restore it without a vault target`);
       if (!this.vaults) throw invalid(`recovery point ${point.id} is only in a vault, and this server has no vault service`);
-      source = await vaultChunkSource(this.vaults, point, { target: req.vaultTarget });
+      // The read hold keeps vault pruning from rewriting or deleting packs while the restore reads them.
+      hold = await this.vaults.acquireRead(point.vaultId);
+      try {
+        source = await vaultChunkSource(this.vaults, point, { target: vaultTarget });
+      } catch (e) {
+        hold.release();
+        throw e;
+      }
+      from = `vault:${vaultTarget ?? 'auto'}`;
     }
-    const job = await this.catalog.createJob({
-      type: 'restore', state: 'running', agentId: agent.id, dataSourceId: point.dataSourceId, pointId: point.id,
-      params: { pointId: point.id, target: req.target, paths: req.paths ?? [], overwrite: !!req.overwrite },
-    });
+    let job: Job;
+    try {
+      job = await this.catalog.createJob({
+        type: 'restore', state: 'running', agentId: agent.id, dataSourceId: point.dataSourceId, pointId: point.id,
+        params: { pointId: point.id, target: req.target, paths: req.paths ?? [], overwrite: !!req.overwrite, vaultTarget: vaultTarget ?? null },
+      });
+    } catch (e) {
+      hold?.release();
+      throw e;
+    }
     const progress = emptyProgress();
     progress.bytesTotal = point.bytes;
     progress.filesTotal = point.files;
     const run = new RestoreRun({ store: source, session, jobId: job.id, point, target: req.target, paths: req.paths ?? [], overwrite: !!req.overwrite, progress });
     this.track(job, progress, null, (r) => run.cancel(r), async () => {
-      await run.start();
-      const r = await run.result;
-      return { state: r.warnings.length ? 'warning' : 'succeeded', warnings: r.warnings, result: { files: r.files, bytes: r.bytes } };
+      // The hold is released here, when the job's work ends whichever way (success, failure, cancel:
+      // run.result settles in each case), not by the chunk source: it is taken before the job row exists.
+      try {
+        await run.start();
+        const r = await run.result;
+        return { state: r.warnings.length ? 'warning' : 'succeeded', warnings: r.warnings, result: { files: r.files, bytes: r.bytes, source: from } };
+      } finally {
+        hold?.release();
+      }
     });
     return job;
   }

@@ -1,5 +1,6 @@
 import type Router from '@koa/router';
 import { invalid, notFound } from '../../errors.js';
+import { parseVaultTarget } from '../../jobs/job-service.js';
 import { body, type ApiContext } from '../context.js';
 import { resolveSource } from './sources.js';
 
@@ -39,10 +40,12 @@ export function jobRoutes(r: Router, ctx: ApiContext) {
     const b = body(c);
     if (typeof b.point !== 'string') throw invalid('point is required');
     if (b.paths !== undefined && (!Array.isArray(b.paths) || b.paths.some((p) => typeof p !== 'string'))) throw invalid('paths must be a list of strings');
+    // vaultTarget: read the vault (that target) even when the point is also on disk; checked before anything starts.
+    const vaultTarget = parseVaultTarget(b.vaultTarget);
     c.status = 202;
     c.body = await ctx.jobs.startRestore({
       pointId: b.point, agentId: typeof b.agent === 'string' ? b.agent : undefined,
-      target: typeof b.target === 'string' ? b.target : '', paths: b.paths as string[] | undefined, overwrite: b.overwrite === true,
+      target: typeof b.target === 'string' ? b.target : '', paths: b.paths as string[] | undefined, overwrite: b.overwrite === true, vaultTarget,
     });
   });
 }

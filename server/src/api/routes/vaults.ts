@@ -15,6 +15,7 @@ import type { Vault } from '../../catalog/index.js';
 import { invalid, notFound } from '../../errors.js';
 import { sharedVaultService, type VaultService } from '../../services/vault-service.js';
 import { publicVault } from '../../services/vault-targets.js';
+import { startVaultVerify } from '../../services/vault-verify.js';
 import { body, type ApiContext } from '../context.js';
 
 export function vaultServiceOf(ctx: ApiContext): VaultService {
@@ -97,6 +98,13 @@ export function vaultRoutes(r: Router, ctx: ApiContext) {
       const { online: _online, ...result } = r;
       return { pointId: point.id, result: { ...result } };
     }, { dataSourceId: point.dataSourceId, agentId: point.agentId });
+  });
+  // Verify: a 'verify' job reading each target separately (services/vault-verify.ts); readData false checks only indexes, pack sizes and points.
+  r.post('/vaults/:id/verify', async (c) => {
+    const b = body(c);
+    if (b.readData !== undefined && typeof b.readData !== 'boolean') throw invalid(`readData must be true or false (got ${JSON.stringify(b.readData)})`);
+    c.status = 202;
+    c.body = await startVaultVerify({ jobs: ctx.jobs, vaults: svc(), catalog: ctx.catalog }, c.params.id!, { readData: b.readData !== false });
   });
   r.delete('/vault-points/:point', async (c) => {
     c.body = await svc().deletePoint(c.params.point!);
