@@ -181,10 +181,15 @@ export class Scheduler {
     const job = await jobs.startServerJob('gc', { scheduled: true, slot: slot.toISOString() }, async (_progress, signal) => {
       const gc = await garbageCollect(catalog, store, (t) => jobs.waitForBackupsStartedBefore(t), undefined, signal);
       if (!vaults) return { result: { ...gc } };
-      // Soft-deleted online copies past their purge time leave the vault (an unreachable vault: next day).
-      const purge = await vaults.purgeExpired(now).catch((e: unknown) => ({ purged: [], failed: [{ pointId: '*', error: (e as Error).message }] }));
-      const warnings = purge.failed.map((f) => `vault purge of recovery point ${f.pointId}: ${f.error}`);
-      return { result: { ...gc, vaultPurge: purge }, ...(warnings.length ? { state: 'warning' as const, warnings } : {}) };
+      // Soft-deleted online copies past their purge time leave the vault, then each vault is pruned once
+      // (packs reclaimed; postponed while restores read it). An unreachable vault: next day.
+      const purge = await vaults.purgeExpired(now, { signal }).catch((e: unknown) => ({ purged: [], failed: [{ pointId: '*', error: (e as Error).message }], pruning: null }));
+      const warnings = [
+        ...purge.failed.map((f) => `vault purge of recovery point ${f.pointId}: ${f.error}`),
+        ...(purge.pruning?.failed ?? []).map((f) => `vault pruning of '${f.vaultName}': ${f.error}`),
+      ];
+      const { pruning, ...vaultPurge } = purge;
+      return { result: { ...gc, vaultPurge, vaultPrune: pruning }, ...(warnings.length ? { state: 'warning' as const, warnings } : {}) };
     });
     return job.id;
   }

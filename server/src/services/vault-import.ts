@@ -9,12 +9,16 @@
  * their online copy marked `imported`, with an empty ref list in the chunk
  * store (garbage collection marks from every catalog point; these hold no
  * chunk on disk). Rerunning is harmless: what exists is kept.
+ *
+ * Soft delete: a point with a `deleted/<id>` marker in the vault comes in
+ * soft-deleted with the marker's deletedAt and purgeAfter (undeletable until
+ * then; an expired one is purged by the next daily purge, never revived).
  */
 import { randomUUID } from 'node:crypto';
 import type { Catalog, Vault as VaultRecord } from '../catalog/index.js';
 import type { ChunkStore } from '../chunk-store/index.js';
 import type { Logger } from '../log.js';
-import type { VaultPoint } from '../vault/index.js';
+import type { DeletedMarker, VaultPoint } from '../vault/index.js';
 import type { FallbackReader } from './vault-read.js';
 
 export interface ImportSummary {
@@ -23,6 +27,8 @@ export interface ImportSummary {
   known: number;
   agentsCreated: number;
   dataSourcesCreated: number;
+  /** Points that came in soft-deleted (their vault marker said so). */
+  deleted: number;
   /** Manifests that could not be read (damaged on every target). */
   failed: { pointId: string; error: string }[];
 }
@@ -33,8 +39,10 @@ const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.
 const str = (v: unknown, d: string): string => (typeof v === 'string' && v.trim() !== '' ? v : d);
 const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : []);
 
-export async function importVaultPoints(catalog: Catalog, store: ChunkStore, rec: VaultRecord, reader: FallbackReader, log?: Logger): Promise<ImportSummary> {
-  const s: ImportSummary = { points: 0, known: 0, agentsCreated: 0, dataSourcesCreated: 0, failed: [] };
+export async function importVaultPoints(
+  catalog: Catalog, store: ChunkStore, rec: VaultRecord, reader: FallbackReader, log?: Logger, deleted: ReadonlyMap<string, DeletedMarker> = new Map(),
+): Promise<ImportSummary> {
+  const s: ImportSummary = { points: 0, known: 0, agentsCreated: 0, dataSourcesCreated: 0, deleted: 0, failed: [] };
   const points: VaultPoint[] = [];
   for (const id of await reader.pointIds()) {
     try {
@@ -68,7 +76,12 @@ export async function importVaultPoints(catalog: Catalog, store: ChunkStore, rec
         bytesAdded: 0, parentPointId: parent, location: 'vault', vaultId: rec.id,
       });
     }
-    await catalog.recordVaultPoint({ pointId: p.id, vaultId: rec.id, uploadedAt: p.uploadedAt, chunks: p.chunks, bytesSent: 0, imported: true });
+    const online = await catalog.recordVaultPoint({ pointId: p.id, vaultId: rec.id, uploadedAt: p.uploadedAt, chunks: p.chunks, bytesSent: 0, imported: true });
+    const marker = deleted.get(p.id);
+    if (marker && !online.deletedAt) {
+      await catalog.softDeleteVaultPoint(p.id, marker.purgeAfter, marker.deletedAt);
+      s.deleted++;
+    }
     s.points++;
   }
   return s;

@@ -11,9 +11,11 @@
  *   falls back to the secondary on unreachable / missing / corrupt reads.
  * - uploadPoint: sends a recovery point from the chunk store and records the
  *   online copy in the catalog only after its manifest is in the vault.
- * - deletePoint / undeletePoint / purgeExpired: soft delete, immutability.
+ * - deletePoint / undeletePoint / purgeExpired: soft delete (its state also
+ *   in the vault as `deleted/<id>` markers, for disaster recovery),
+ *   immutability; pruneVault reclaims packs (vault-pruning.ts).
  *
- * At most one upload or purge runs per vault at a time (the format relies
+ * At most one upload, purge or pruning runs per vault at a time (the format relies
  * on it, docs/vault-format.md §9): they queue on a per-vault lock.
  */
 import { promises as fsp } from 'node:fs';
@@ -24,17 +26,22 @@ import { conflict, invalid, notFound, StrataError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { evaluateOnlineRetention } from '../retention/evaluate.js';
 import { DEFAULT_ONLINE_POLICY_NAME, defaultOnlinePolicy, parseOnlinePolicy, type OnlinePolicySpec } from '../retention/policy.js';
-import { attachVault, uploadPoint as libUploadPoint, Vault, type UploadPointOptions, type UploadProgress, type VaultOptions } from '../vault/index.js';
+import {
+  attachVault, listDeletedMarkers, removeDeletedMarker, uploadPoint as libUploadPoint, Vault, writeDeletedMarker,
+  type UploadPointOptions, type UploadProgress, type VaultOptions,
+} from '../vault/index.js';
 import { isVaultError, type VaultBackend } from '../vault/backends/index.js';
 import { VaultHandles, type OpenVault } from './vault-handles.js';
 import { importVaultPoints, type ImportSummary } from './vault-import.js';
 import { asStrataError, checkImmutable, checkPassphraseInput, checkSoftDeleteDays, oneShotStripped, type VaultInput } from './vault-input.js';
 import { MirroredBackend, type MirrorOptions } from './vault-mirror.js';
 import { checkOnlineRetentionAllowed, RetentionRefusedError, VaultImmutableError } from './vault-protection.js';
+import { notePruneOwed, pruneOpenVault, type VaultPruneOptions, type VaultPruneResult } from './vault-pruning.js';
 import { FallbackReader } from './vault-read.js';
 import { checkVaultName, parseRedundancy, parseTarget } from './vault-targets.js';
 
 export type { OpenVault } from './vault-handles.js';
+export type { VaultPruneOptions, VaultPruneResult } from './vault-pruning.js';
 export { asStrataError, SOFT_DELETE_DAYS_MAX, type VaultInput } from './vault-input.js';
 
 export interface VaultServiceOptions {
@@ -61,6 +68,22 @@ export interface VaultUploadResult extends UploadProgress {
   alreadyInVault: boolean;
   chunks: number;
   online: VaultPointRecord;
+}
+
+export interface PurgeResult {
+  purged: string[];
+  failed: { pointId: string; error: string }[];
+  /** The pruning that followed, per vault that had work, and its totals. */
+  pruning: {
+    vaults: VaultPruneResult[];
+    failed: { vaultId: string; vaultName: string; error: string }[];
+    /** Vaults whose pack work waited for readers (done by the next run). */
+    postponed: number;
+    pointsRemoved: number;
+    packsDeleted: number;
+    packsRewritten: number;
+    bytesFreed: number;
+  };
 }
 
 export interface OnlineRetentionDecision { pointId: string; createdAt: Date; keep: boolean; reasons: string[] }
@@ -132,7 +155,9 @@ export class VaultService {
       const same = (await this.catalog.listVaults()).find((v) => v.vaultUid === handle!.vault.id && v.id !== row.id);
       if (same) throw conflict(`this vault (id ${handle.vault.id}) is already attached as '${same.name}'`);
       if (mode === 'attach' && sec) await sameVaultOnBoth(handle.primary, sec);
-      const imported = mode === 'attach' ? await importVaultPoints(this.catalog, this.o.store, row, this.readerOf(handle, 'auto'), this.o.log) : undefined;
+      // Soft-delete markers (deleted/<id>): a point deleted on the lost server comes back deleted, not live.
+      const deleted = mode === 'attach' ? (await listDeletedMarkers(handle.vault)).markers : undefined;
+      const imported = mode === 'attach' ? await importVaultPoints(this.catalog, this.o.store, row, this.readerOf(handle, 'auto'), this.o.log, deleted) : undefined;
       const ready = (await this.catalog.updateVault(row.id, { state: 'ready', vaultUid: handle.vault.id }))!;
       handle.record = ready;
       this.handles.remember(handle);
@@ -297,6 +322,13 @@ export class VaultService {
     if (rec.softDeleteDays > 0) {
       const now = this.clock.now();
       const purgeAfter = new Date(now.getTime() + rec.softDeleteDays * 86_400_000);
+      // The vault's marker first (both targets), then the catalog: a crash in between leaves the point live
+      // here (the delete reported failure and can be rerun) with a marker that a disaster-recovery attach would
+      // read as deleted — undeletable there. The other order could leave a deleted point that an attach revives.
+      const h = await this.open(rec.id);
+      await writeDeletedMarker(h.vault, { pointId, deletedAt: now, purgeAfter, reason: o.reason ?? 'admin' }).catch((err: unknown) => {
+        throw asStrataError(err);
+      });
       return { ...(await this.catalog.softDeleteVaultPoint(pointId, purgeAfter, now))!, purged: false };
     }
     await this.handles.locked(rec.id, () => this.purgeOne(rec, pointId));
@@ -342,6 +374,14 @@ export class VaultService {
     if (!row) throw notFound('online recovery point', pointId);
     if (vaultRef && (await this.get(vaultRef)).id !== row.vaultId) throw notFound(`online recovery point in vault '${vaultRef}'`, pointId);
     if (!row.deletedAt) throw conflict(`online recovery point ${pointId} is not deleted`);
+    // Marker first, then the catalog. A crash in between leaves the catalog saying deleted (the undelete
+    // reported failure; rerunning it finishes) and no marker: the vault never says deleted about a point the
+    // catalog says live. The other order could leave a live point whose stale marker makes a later
+    // disaster-recovery attach import it as deleted and, past purgeAfter, purge it.
+    const h = await this.open(row.vaultId);
+    await removeDeletedMarker(h.vault, pointId).catch((err: unknown) => {
+      throw asStrataError(err);
+    });
     return (await this.catalog.undeleteVaultPoint(pointId))!;
   }
 
@@ -372,28 +412,85 @@ export class VaultService {
     return this.readers.get(vaultId) ?? 0;
   }
 
-  /** Purge soft-deleted points whose time is up: their manifest and refs leave the vault (both targets), then the catalog. */
-  async purgeExpired(now: Date = this.clock.now()): Promise<{ purged: string[]; failed: { pointId: string; error: string }[] }> {
+  /**
+   * The daily purge (the scheduled GC job): soft-deleted points whose time is
+   * up leave the vault (manifest, refs, then marker; both targets) and the
+   * catalog; then each vault is pruned once (pruneVault, `onlyIfNeeded`): the
+   * packs only the purged points held are deleted or rewritten, unless
+   * readers hold the vault (postponed to the next run).
+   */
+  async purgeExpired(now: Date = this.clock.now(), o: { signal?: AbortSignal } = {}): Promise<PurgeResult> {
     const purged: string[] = [];
     const failed: { pointId: string; error: string }[] = [];
+    const byVault = new Map<string, string[]>();
     for (const row of await this.catalog.listPurgeableVaultPoints(now)) {
       try {
         const rec = await this.get(row.vaultId);
         await this.handles.locked(rec.id, () => this.purgeOne(rec, row.pointId));
         purged.push(row.pointId);
+        byVault.set(rec.id, [...(byVault.get(rec.id) ?? []), row.pointId]);
       } catch (err) {
         failed.push({ pointId: row.pointId, error: (err as Error).message });
       }
     }
-    return { purged, failed };
+    const pruned: VaultPruneResult[] = [];
+    const pruneFailed: { vaultId: string; vaultName: string; error: string }[] = [];
+    for (const v of await this.catalog.listVaults()) {
+      if (v.state !== 'ready') continue;
+      try {
+        pruned.push(await this.pruneVault(v.id, { deletePointIds: byVault.get(v.id) ?? [], onlyIfNeeded: true, signal: o.signal, now }));
+      } catch (err) {
+        // An unreachable vault or a held lease: the prune.pending file keeps the debt for the next run.
+        pruneFailed.push({ vaultId: v.id, vaultName: v.name, error: (err as Error).message });
+        this.o.log?.warn({ vault: v.name, err: (err as Error).message }, 'vault pruning failed; the next daily run retries');
+      }
+    }
+    const ran = pruned.filter((r) => !r.skipped);
+    return {
+      purged, failed,
+      pruning: {
+        vaults: ran, failed: pruneFailed,
+        postponed: ran.filter((r) => r.postponed).length,
+        pointsRemoved: ran.reduce((a, r) => a + r.pointIds.length, 0),
+        packsDeleted: ran.reduce((a, r) => a + r.packsDeleted, 0),
+        packsRewritten: ran.reduce((a, r) => a + r.packsRewritten, 0),
+        bytesFreed: ran.reduce((a, r) => a + r.bytesFreed, 0),
+      },
+    };
   }
 
-  /** docs/vault-format.md §8.11: the manifest goes first (the point stops existing), then its refs. */
+  /**
+   * Reclaim the vault's space (docs/vault-service.md, "Purge and pruning"):
+   * removes the points named and the expired ones the vault's own markers
+   * name and the catalog no longer holds, then the library's pruneVault
+   * deletes dead packs and rewrites sparse ones, under the vault's lock (no
+   * upload or purge of this service meanwhile) and its exclusive lease.
+   * While restores or verifies read the vault, packs are left alone
+   * (`postponed`).
+   */
+  async pruneVault(ref: string, o: VaultPruneOptions & { now?: Date } = {}): Promise<VaultPruneResult> {
+    const rec = await this.get(ref);
+    return this.handles.locked(rec.id, async () => {
+      const h = await this.open(rec.id);
+      try {
+        return await pruneOpenVault({
+          catalog: this.catalog, h, stateDir: this.stateDir(rec.id), now: o.now ?? this.clock.now(), readers: () => this.activeReaders(rec.id),
+          packSize: this.o.upload?.packSize, log: this.o.log,
+        }, o);
+      } catch (err) {
+        throw asStrataError(err);
+      }
+    });
+  }
+
+  /** docs/vault-format.md §8.11: the manifest goes first (the point stops existing), then its refs, then its marker. */
   private async purgeOne(rec: VaultRecord, pointId: string): Promise<void> {
     const h = await this.open(rec.id);
+    await notePruneOwed(this.stateDir(rec.id), this.clock.now());
     try {
       await h.vault.backend.delete(`points/${pointId}`);
       await h.vault.backend.delete(`refs/${pointId}`);
+      await removeDeletedMarker(h.vault, pointId);
     } catch (err) {
       throw asStrataError(err);
     }

@@ -49,6 +49,8 @@ export enum ObjectType {
   Index = 1,
   Refs = 2,
   Point = 3,
+  /** A soft-delete marker `deleted/<pointId>` (added within version 1: older readers ignore `deleted/`). */
+  Deleted = 4,
 }
 /** Largest decompressed payload of an envelope. */
 export const MAX_OBJECT_PAYLOAD = 256 << 20;
@@ -88,6 +90,10 @@ export const PACK_ID_BYTES = 16;
 // ---- point manifests -----------------------------------------------------------
 export const POINT_FORMAT_NAME = 'strata-vault-point';
 export const POINT_FORMAT_VERSION = 1;
+
+// ---- soft-delete markers -------------------------------------------------------
+export const DELETED_FORMAT_NAME = 'strata-vault-deleted';
+export const DELETED_FORMAT_VERSION = 1;
 
 // ---- local state: known-chunks.log ----------------------------------------------
 /** magic[8] version:u16 reserved[6] vaultId[16] */

@@ -42,6 +42,9 @@
  *     rewriteBelow: 0.5, signal, onProgress });
  *   // r: { pointsRemoved, packsDeleted, packsRewritten, packsWritten, chunksCopied,
  *   //      orphansRemoved, bytesFreed, bytesRewritten }; rerun after a failure.
+ *
+ * Soft delete (deleted.ts): `deleted/<pointId>` markers carry a point's
+ * soft-delete state into the vault, for a disaster-recovery attach.
  */
 export { createVault, openVault, Vault } from './vault.js';
 export type { VaultOptions, VaultSecret } from './vault.js';
@@ -62,6 +65,8 @@ export { planPrune, liveShare } from './prune-plan.js';
 export { EXCLUSIVE_LEASE_KEY, Lease, LEASE_TTL_DEFAULT_MS, readLease, UPLOAD_LEASE_PREFIX } from './lease.js';
 export type { LeaseKind, LeaseOptions, LeaseRecord } from './lease.js';
 export { verifyVault } from './verify.js';
+export { deletedKey, listDeletedMarkers, readDeletedMarker, removeDeletedMarker, writeDeletedMarker } from './deleted.js';
+export type { DeletedMarker } from './deleted.js';
 export type { VaultDamage, VaultVerifyResult, VerifyOptions } from './verify.js';
 export type { VaultPoint, VaultPointInput } from './manifest.js';
 export { systemClock, Throttle, withRetry, workHoursLimit } from './transfer.js';

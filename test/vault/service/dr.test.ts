@@ -43,7 +43,7 @@ describe.each(ENGINES)('vault attach on a brand-new server [%s]', (engine) => {
     expect(await b.catalog.listVaults()).toEqual([]);
 
     const r = await b.vaults.attach({ name: 'dr', target: lost.target, passphrase: PASS });
-    expect(r.imported).toEqual({ points: 3, known: 0, agentsCreated: 1, dataSourcesCreated: 2, failed: [] });
+    expect(r.imported).toEqual({ points: 3, known: 0, agentsCreated: 1, dataSourcesCreated: 2, deleted: 0, failed: [] });
     expect(r.vault).toMatchObject({ name: 'dr', state: 'ready' });
     expect(r.defaultPolicy.created).toBe(true);
 

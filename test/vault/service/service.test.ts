@@ -126,12 +126,18 @@ describe('soft delete, undelete, purge', () => {
 
     await s.vaults.deletePoint(point.id);
     s.clock.advance(9 * DAY);
-    expect(await s.vaults.purgeExpired()).toEqual({ purged: [], failed: [] });
-    s.clock.advance(DAY);
-    expect(await s.vaults.purgeExpired()).toEqual({ purged: [point.id], failed: [] });
     const backend = await LocalFolderBackend.open({ path: target.path });
+    expect(await backend.head(`deleted/${point.id}`)).not.toBeNull(); // the soft-delete state is in the vault too
+    expect(await s.vaults.purgeExpired()).toMatchObject({ purged: [], failed: [], pruning: { vaults: [], failed: [] } });
+    s.clock.advance(DAY);
+    // The purge, then the vault's pruning: the point was alone in the vault, so its packs go too.
+    const r = await s.vaults.purgeExpired();
+    expect(r).toMatchObject({ purged: [point.id], failed: [], pruning: { failed: [], postponed: 0 } });
+    expect(r.pruning.packsDeleted).toBeGreaterThan(0);
+    expect(r.pruning.bytesFreed).toBeGreaterThan(0);
     expect(await backend.head(`points/${point.id}`)).toBeNull();
     expect(await backend.head(`refs/${point.id}`)).toBeNull();
+    expect(await backend.head(`deleted/${point.id}`)).toBeNull();
     expect(await s.catalog.getVaultPoint(point.id)).toBeNull();
     expect(await s.catalog.getRecoveryPoint(point.id)).toMatchObject({ location: 'disk', vaultId: null });
     await expect(s.vaults.undeletePoint(point.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
