@@ -1,8 +1,9 @@
 /**
- * `npm run bench -- [--size 2G] [--runs 1] [--tools strata,restic,borg] [--keep] [--dir PATH] [--seed S]`
+ * `npm run bench -- [--size 2G] [--runs 1] [--tools strata,restic,borg] [--keep] [--dir PATH] [--seed S] [--no-vault] [--vault-targets local,azurite]`
  *
  * For each run and each tool: generate the seeded dataset (identical bytes for
- * every tool), then the phases of phases.ts. Prints one table (medians over
+ * every tool), then the phases of phases.ts; for Strata then the vault tier
+ * (vault.ts) on each of --vault-targets, unless --no-vault. Prints one table (medians over
  * runs) on stdout, progress on stderr, and writes results.json into --dir.
  * See docs/benchmarks.md.
  */
@@ -19,14 +20,17 @@ import { renderTable, type ToolResult } from './table.js';
 import { borg } from './tools/borg.js';
 import { ensureCommands } from './tools/install.js';
 import { restic } from './tools/restic.js';
-import { strata } from './tools/strata.js';
+import { isStrataSession, strata } from './tools/strata.js';
 import type { ToolName, ToolRunner } from './tools/tool.js';
 import { manifest, manifestDigest } from './tree.js';
+import { runVaultPhases, type VaultRecord } from './vault.js';
+import { renderVaultTable } from './vault-table.js';
+import { VAULT_TARGETS, type VaultTarget } from './vault-targets.js';
 
 const RUNNERS: Record<ToolName, ToolRunner> = { strata, restic, borg };
-const USAGE = 'npm run bench -- [--size 2G] [--runs 1] [--tools strata,restic,borg] [--keep] [--dir PATH] [--seed S]';
+const USAGE = 'npm run bench -- [--size 2G] [--runs 1] [--tools strata,restic,borg] [--keep] [--dir PATH] [--seed S] [--no-vault] [--vault-targets local,azurite]';
 
-interface Options { size: number; runs: number; tools: ToolName[]; keep: boolean; dir: string; seed: string }
+interface Options { size: number; runs: number; tools: ToolName[]; keep: boolean; dir: string; seed: string; vaultTargets: VaultTarget[] }
 interface Summary { datasets: Set<string>; dataset: string; change?: ChangeReport }
 
 const log = (msg: string): void => void process.stderr.write(`bench: ${msg}\n`);
@@ -41,6 +45,8 @@ function options(): Options | null {
       keep: { type: 'boolean', default: false },
       dir: { type: 'string', default: join(tmpdir(), 'strata-bench') },
       seed: { type: 'string', default: 'strata-bench-1' },
+      'no-vault': { type: 'boolean', default: false },
+      'vault-targets': { type: 'string', default: VAULT_TARGETS.join(',') },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -50,7 +56,10 @@ function options(): Options | null {
   if (bad.length || !tools.length) throw new Error(`--tools: unknown "${bad.join(',')}" (choose from ${Object.keys(RUNNERS).join(', ')})`);
   const runs = Number.parseInt(v.runs, 10);
   if (!(runs >= 1)) throw new Error(`--runs: expected a positive integer, got "${v.runs}"`);
-  return { size: parseSize(v.size), runs, tools: tools as ToolName[], keep: v.keep, dir: resolve(v.dir), seed: v.seed };
+  const vaultTargets = v['no-vault'] ? [] : v['vault-targets'].split(',').map((t) => t.trim()).filter(Boolean);
+  const badTargets = vaultTargets.filter((t) => !(VAULT_TARGETS as readonly string[]).includes(t));
+  if (badTargets.length) throw new Error(`--vault-targets: unknown "${badTargets.join(',')}" (choose from ${VAULT_TARGETS.join(', ')}; --no-vault for none)`);
+  return { size: parseSize(v.size), runs, tools: tools as ToolName[], keep: v.keep, dir: resolve(v.dir), seed: v.seed, vaultTargets: vaultTargets as VaultTarget[] };
 }
 
 /** "512M", "2G", "2GiB", "1.5G", "1000000" → bytes (binary units). */
@@ -73,6 +82,7 @@ async function benchTool(opt: Options, r: ToolResult, runNo: number, summary: Su
   await rm(workDir, { recursive: true, force: true });
   await mkdir(workDir, { recursive: true });
   const failuresBefore = r.failures.length;
+  const vaultFailuresBefore = r.vaultFailures?.length ?? 0;
   const rec: RunRecord = { phases: {} };
   try {
     const session = await RUNNERS[r.tool].open(workDir, dataDir);
@@ -81,6 +91,12 @@ async function benchTool(opt: Options, r: ToolResult, runNo: number, summary: Su
       const diffs = rec.restoreDiffs ?? [];
       if (diffs.length) r.failures.push(`run ${runNo}: restore differs from the source: ${diffs.join('; ')}`);
       log(`${tag}: ${diffs.length ? `RESTORE DIFFERS: ${diffs.join('; ')}` : `restore verified, ${rec.restoredFiles} files identical`}`);
+      if (opt.vaultTargets.length && isStrataSession(session)) {
+        const vrec: VaultRecord = { run: {}, failures: [] };
+        await runVaultPhases(session, ds, opt.vaultTargets, (m) => log(`${tag}: ${m}`), vrec);
+        (r.vault ??= []).push(vrec.run);
+        (r.vaultFailures ??= []).push(...vrec.failures.map((f) => `run ${runNo}: ${f}`));
+      }
     } finally {
       await session.close();
     }
@@ -90,7 +106,7 @@ async function benchTool(opt: Options, r: ToolResult, runNo: number, summary: Su
   }
   if (Object.keys(rec.phases).length) r.runs.push(rec.phases);
   summary.change = rec.change ?? summary.change;
-  if (r.failures.length > failuresBefore) log(`${tag}: kept ${workDir} for inspection`);
+  if (r.failures.length > failuresBefore || (r.vaultFailures?.length ?? 0) > vaultFailuresBefore) log(`${tag}: kept ${workDir} for inspection`);
   else if (!opt.keep) await rm(workDir, { recursive: true, force: true });
 }
 
@@ -102,8 +118,10 @@ function notes(opt: Options, results: ToolResult[], s: Summary): string[] {
     c ? `1% change: ${c.changedBytes} bytes changed = ${c.overwriteDiffBytes} differing bytes in ${c.overwrites} overwrites of 4–64 KiB + ${c.insertedBytes} inserted into ${c.insertedInto} + ${c.newFileBytes} in ${c.newFiles} new files; ${c.deletedFiles} files deleted (${c.deletedBytes} bytes, not counted).` : '',
     'In parentheses: value ÷ best of restic and borg (lower is better, except MB/s). MB = 10^6 bytes; MB/s = source (restore: restored) bytes ÷ wall time.',
     ...opt.tools.map((n) => `${RUNNERS[n].settings}; sent = ${RUNNERS[n].sentMeaning}.`),
+    opt.vaultTargets.length && opt.tools.includes('strata') ? `Vault tier (second table; Strata only: restic and borg have no second tier, so no ratios): targets ${opt.vaultTargets.join(', ')}. Upload full = the full backup's point into an empty vault, upload incr = the newest point after it; MB/s = the point's source bytes ÷ wall time of \`strata vault upload --wait\`; sent = the job's bytesSent (compressed, encrypted packs and index); vault MB = du -sb of the vault folder (local) or the sum of the container's blob sizes (Azurite, on disk); store MB = the server's DATA/chunks; restore from vault = the newest point after prune (disk copy dropped) and gc, restore + sync, verified against the source.` : '',
     'Peak RSS: restic/borg = peak of their process in that phase; Strata agent/server = VmHWM since the daemon started (cannot be reset). Every tool sees the same warm page cache.',
     ...results.flatMap((r) => r.failures.map((f) => `${r.tool} FAILED: ${f}`)),
+    ...results.flatMap((r) => (r.vaultFailures ?? []).map((f) => `${r.tool} vault FAILED: ${f}`)),
   ].filter(Boolean);
 }
 
@@ -135,9 +153,10 @@ async function main(): Promise<void> {
   const summary: Summary = { datasets: new Set(), dataset: '' };
   for (let i = 1; i <= opt.runs; i++) for (const r of ready) await benchTool(opt, r, i, summary);
   if (!opt.keep) await rm(join(opt.dir, 'data'), { recursive: true, force: true });
-  console.log(`${renderTable(results)}\n\n${notes(opt, results, summary).map((n) => `- ${n}`).join('\n')}`);
+  const vaultTable = renderVaultTable(results.flatMap((r) => r.vault ?? []));
+  console.log(`${renderTable(results)}${vaultTable ? `\n\n${vaultTable}` : ''}\n\n${notes(opt, results, summary).map((n) => `- ${n}`).join('\n')}`);
   await writeFile(join(opt.dir, 'results.json'), JSON.stringify({ ...opt, change: summary.change, results }, null, 2));
-  process.exitCode = results.some((r) => r.failures.length) ? 1 : 0;
+  process.exitCode = results.some((r) => r.failures.length || r.vaultFailures?.length) ? 1 : 0;
 }
 
 main().catch((e: unknown) => {

@@ -6,6 +6,7 @@
  * except MB/s where above 1 is better.
  */
 import type { ToolName } from './tools/tool.js';
+import type { VaultRun } from './vault.js';
 
 export const PHASES = ['full', 'unchanged', '1% change', 'restore'] as const;
 export type Phase = (typeof PHASES)[number];
@@ -27,6 +28,9 @@ export interface ToolResult {
   runs: Array<Partial<Record<Phase, PhaseMetrics>>>;
   /** Why the tool failed (an error, or a restore that differs), if it did. */
   failures: string[];
+  /** Strata only: the vault tier's figures, one entry per run (vault.ts), and why a vault target failed. */
+  vault?: VaultRun[];
+  vaultFailures?: string[];
 }
 
 type Key = keyof PhaseMetrics;

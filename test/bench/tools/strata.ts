@@ -40,8 +40,27 @@ const tsx = (main: string, ...args: string[]): string[] => [main, ...args];
 /** Extra `node` options for the two daemons only (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), for profiling a bench run. */
 const DAEMON_NODE_ARGS = (process.env.STRATA_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
-interface Job { id: string; state: string; bytesSent?: number; bytesStored?: number; filesChanged?: number; durationMs?: number }
+export interface Job { id: string; state: string; bytesSent?: number; bytesStored?: number; filesChanged?: number; durationMs?: number; result?: Record<string, unknown> | null }
 interface Agent { id: string; name: string; online: boolean }
+
+/**
+ * What the vault phases (vault.ts) need beyond the common session: the CLI with
+ * extra environment, the points the backups made (oldest first), and the
+ * daemons' CPU and RSS since the previous measurement.
+ */
+export interface StrataSession extends ToolSession {
+  readonly tool: 'strata';
+  readonly workDir: string;
+  /** Recovery point ids of the backups so far, oldest first. */
+  readonly points: readonly string[];
+  cli<T>(args: string[], env?: NodeJS.ProcessEnv): Promise<{ out: T; wallS: number }>;
+  /** A PhaseSample for a job that just ended (CPU seconds of both daemons since the previous sample, their VmHWM). */
+  sample(wallS: number, job: Job): PhaseSample;
+  /** CPU seconds the server daemon has used so far. */
+  serverCpuS(): number;
+}
+
+export const isStrataSession = (s: ToolSession): s is StrataSession => (s as Partial<StrataSession>).tool === 'strata';
 
 export const strata: ToolRunner = {
   name: 'strata',
@@ -61,10 +80,11 @@ export const strata: ToolRunner = {
     const port = await freePort();
     const env = { ...process.env, STRATA_DATA: dataDir, STRATA_URL: `https://127.0.0.1:${port}` };
     const opts = { env, cwd: REPO_ROOT };
-    const cli = async <T>(...args: string[]): Promise<{ out: T; wallS: number }> => {
-      const r = await run(process.execPath, tsx(SERVER_MAIN, ...args), opts);
+    const cliEnv = async <T>(args: string[], extra?: NodeJS.ProcessEnv): Promise<{ out: T; wallS: number }> => {
+      const r = await run(process.execPath, tsx(SERVER_MAIN, ...args), extra ? { ...opts, env: { ...env, ...extra } } : opts);
       return { out: (args.includes('--json') ? parseJson(r.stdout) : r.stdout.trim()) as T, wallS: r.wallS };
     };
+    const cli = <T>(...args: string[]): Promise<{ out: T; wallS: number }> => cliEnv<T>(args);
     const daemons: Daemon[] = [];
     try {
       const server = await startDaemon(process.execPath, [...DAEMON_NODE_ARGS, ...tsx(SERVER_MAIN, 'server', '--data', dataDir, '--listen', `127.0.0.1:${port}`)], { ...opts, env: { ...opts.env, ...DAEMON_ENV }, logFile: join(workDir, 'strata-server.log'), ready: /listening/ });
@@ -75,7 +95,7 @@ export const strata: ToolRunner = {
       daemons.push(agent);
       const name = await waitOnline(() => cli<Agent[]>('agents', 'list', '--json').then((r) => r.out));
       const { out: src } = await cli<{ id: string }>('sources', 'add', name, source, '--json');
-      let pointId = '';
+      const points: string[] = [];
       // CPU seconds of each daemon per phase (the difference since the previous phase ended).
       const cpu = { agent: cpuSeconds(agent.pid) ?? 0, server: cpuSeconds(server.pid) ?? 0 };
       const sample = (wallS: number, job: Job): PhaseSample => {
@@ -86,14 +106,20 @@ export const strata: ToolRunner = {
         const detail = `job ${job.id} ${job.state}, ${String(job.durationMs)} ms inside the server, stored ${String(job.bytesStored)}, files changed ${String(job.filesChanged)}, ${cpuNote}`;
         return { wallS, sentBytes: job.bytesSent ?? null, rssAgentKiB: vmHwmKiB(agent.pid), rssServerKiB: vmHwmKiB(server.pid), detail };
       };
-      const session: ToolSession = {
+      const session: StrataSession = {
+        tool: 'strata',
+        workDir,
+        points,
+        cli: cliEnv,
+        sample,
+        serverCpuS: () => cpuSeconds(server.pid) ?? 0,
         async backup() {
           const { out, wallS } = await cli<{ job: Job; point: { id: string } }>('backup', src.id, '--wait', '--json');
-          pointId = out.point.id;
+          points.push(out.point.id);
           return sample(wallS, out.job);
         },
         async restore(target) {
-          const { out, wallS } = await cli<{ job: Job }>('restore', pointId, '--to', target, '--wait', '--json');
+          const { out, wallS } = await cli<{ job: Job }>('restore', points.at(-1)!, '--to', target, '--wait', '--json');
           return { ...sample(wallS, out.job), sentBytes: null };
         },
         storeBytes: () => dirBytes(join(dataDir, 'chunks')),
