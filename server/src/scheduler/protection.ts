@@ -143,7 +143,8 @@ export class ProtectionService implements ProtectionHooks {
 
   /**
    * Starts the upload of a queued task on its row: the newest disk point to
-   * the vault. No vault service or no vault: it fails before it starts, with
+   * the vault, after the points of the online slots missed since the last
+   * successful upload (scheduler/backlog.ts). No vault service or no vault: it fails before it starts, with
    * the reason (permanent: the next slot tries again).
    */
   async startUpload(task: QueueTask): Promise<Job> {
@@ -152,8 +153,11 @@ export class ProtectionService implements ProtectionHooks {
     const vaults = this.d.vaults;
     const vaultId = await defaultVault(this.d.catalog);
     if (!vaults) throw new Error('this server has no vault service: online backups cannot run');
+    // The group's online policy decides which missed slots are owed a point (the backlog).
+    const group = source.groupId ? await this.d.catalog.getProtectionGroup(source.groupId) : null;
+    const spec = group ? await this.onlineSpec(group) : null;
     return this.d.jobs.startServerJob('upload', scheduledParams(task, 1), async (progress, signal) => {
-      const r = await uploadNewestPoint(this.d.catalog, vaults, source, vaultId, progress, signal);
+      const r = await uploadNewestPoint(this.d.catalog, vaults, source, vaultId, progress, signal, { spec, now: this.d.clock.now() });
       return { pointId: r.pointId, result: { ...r } };
     }, { queuedJobId: task.jobId, dataSourceId: source.id, agentId: source.agentId });
   }

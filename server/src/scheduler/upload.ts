@@ -3,18 +3,25 @@
  * point on the server's disk goes to the vault through the vault service
  * (services/vault-service.ts), which sends only the chunks the vault lacks
  * and records the online copy (location 'both') once its manifest is in the
- * vault. An unreachable vault is a transient failure: the queue retries it
- * with backoff while short-term backups go on.
+ * vault — and before it, oldest first, the points of the online slots missed
+ * since the last successful upload (backlog.ts), so an outage of the vault
+ * costs no online points. An unreachable vault is a transient failure: the
+ * queue retries it with backoff while short-term backups go on; the points
+ * sent before the failure stay recorded (each is recorded as it completes),
+ * and the retry skips them.
  */
 import type { Catalog, DataSourceRecord } from '../catalog/index.js';
 import { StrataError } from '../errors.js';
 import type { LiveProgress } from '../jobs/progress.js';
+import type { OnlinePolicySpec } from '../retention/index.js';
 import type { VaultService } from '../services/vault-service.js';
+import { planBacklog, type BacklogSkip } from './backlog.js';
 
-export interface UploadOutcome {
+export interface PointSent {
   pointId: string;
-  vaultId: string;
-  vaultName: string;
+  createdAt: string;
+  /** The missed online slot it stands for; null for the newest point. */
+  slot: string | null;
   alreadyInVault: boolean;
   chunks: number;
   chunksSent: number;
@@ -23,27 +30,66 @@ export interface UploadOutcome {
   bytesSent: number;
 }
 
-/** Sends the newest disk point of `source` to `vaultId`; progress goes into the job's counters. */
+/** The newest point's outcome at the top (as before backlogs), and every point sent, oldest first. */
+export interface UploadOutcome extends Omit<PointSent, 'createdAt' | 'slot'> {
+  vaultId: string;
+  vaultName: string;
+  points: PointSent[];
+  /** Points of missed slots not sent: the online retention would not keep them. */
+  skipped: BacklogSkip[];
+  totalBytesSent: number;
+}
+
+/**
+ * Sends the backlog and then the newest disk point of `source` to `vaultId`.
+ * Progress covers the whole backlog: bytesTotal / filesTotal are the sums of
+ * the points to send; chunks seen, bytes sent and read add up across points.
+ */
 export async function uploadNewestPoint(
   catalog: Catalog, vaults: VaultService, source: DataSourceRecord, vaultId: string, progress: LiveProgress, signal: AbortSignal,
+  o: { spec?: OnlinePolicySpec | null; now?: Date } = {},
 ): Promise<UploadOutcome> {
+  const now = o.now ?? new Date();
   const points = await catalog.listRecoveryPoints({ dataSourceId: source.id });
-  const from = points.find((p) => p.location !== 'vault');
-  if (!from) throw new StrataError('NOTHING_TO_UPLOAD', `data source '${source.name}' has no recovery point on disk to send to the vault yet`);
-  progress.bytesTotal = from.bytes;
-  progress.filesTotal = from.files;
-  const r = await vaults.uploadPoint(from.id, {
-    vault: vaultId, signal,
-    // Chunks seen go where verify counts chunks checked; bytes as sent (compressed, encrypted) and as read.
-    onProgress: (p) => {
-      progress.filesScanned = p.chunksSeen;
-      progress.bytesSent = p.bytesSent;
-      progress.bytesScanned = p.rawBytesSent;
-    },
-  });
+  const online = new Map<string, { live: boolean; createdAt: Date }>();
+  for (const p of points) {
+    if (p.location === 'disk') continue;
+    const row = await catalog.getVaultPoint(p.id);
+    if (row) online.set(p.id, { live: !row.deletedAt, createdAt: p.createdAt });
+  }
+  const [lastOk] = await catalog.listJobs({ dataSourceId: source.id, type: 'upload', state: ['succeeded', 'warning'], limit: 1 });
+  const plan = planBacklog({ points, online, spec: o.spec ?? null, since: lastOk ? (lastOk.startedAt ?? lastOk.createdAt) : null, now });
+  if (!plan.send.length) throw new StrataError('NOTHING_TO_UPLOAD', `data source '${source.name}' has no recovery point on disk to send to the vault yet`);
+  progress.bytesTotal = plan.send.reduce((a, x) => a + x.point.bytes, 0);
+  progress.filesTotal = plan.send.reduce((a, x) => a + x.point.files, 0);
+  const sent: PointSent[] = [];
+  const done = { chunks: 0, bytesSent: 0, raw: 0 };
+  let last: Awaited<ReturnType<VaultService['uploadPoint']>> | undefined;
+  for (const { point, slot } of plan.send) {
+    signal.throwIfAborted();
+    const r = await vaults.uploadPoint(point.id, {
+      vault: vaultId, signal,
+      // Chunks seen go where verify counts chunks checked; bytes as sent (compressed, encrypted) and as read.
+      onProgress: (p) => {
+        progress.filesScanned = done.chunks + p.chunksSeen;
+        progress.bytesSent = done.bytesSent + p.bytesSent;
+        progress.bytesScanned = done.raw + p.rawBytesSent;
+      },
+    });
+    done.chunks += r.chunksSeen;
+    done.bytesSent += r.bytesSent;
+    done.raw += r.rawBytesSent;
+    sent.push({
+      pointId: point.id, createdAt: point.createdAt.toISOString(), slot: slot?.toISOString() ?? null, alreadyInVault: r.alreadyInVault,
+      chunks: r.chunks, chunksSent: r.chunksSent, chunksSkipped: r.chunksSkipped, packsSent: r.packsSent, bytesSent: r.bytesSent,
+    });
+    last = r;
+  }
+  const newest = sent.at(-1)!;
   return {
-    pointId: from.id, vaultId: r.vaultId, vaultName: r.vaultName, alreadyInVault: r.alreadyInVault, chunks: r.chunks,
-    chunksSent: r.chunksSent, chunksSkipped: r.chunksSkipped, packsSent: r.packsSent, bytesSent: r.bytesSent,
+    pointId: newest.pointId, vaultId: last!.vaultId, vaultName: last!.vaultName, alreadyInVault: newest.alreadyInVault, chunks: newest.chunks,
+    chunksSent: newest.chunksSent, chunksSkipped: newest.chunksSkipped, packsSent: newest.packsSent, bytesSent: newest.bytesSent,
+    points: sent, skipped: plan.skipped, totalBytesSent: done.bytesSent,
   };
 }
 
