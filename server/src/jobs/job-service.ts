@@ -16,7 +16,7 @@ import { BackupRun } from './backup-run.js';
 import { emptyProgress, type LiveProgress } from './progress.js';
 import { RestoreRun, type RestoreChunkSource } from './restore-run.js';
 import type { VaultService } from '../services/vault-service.js';
-import { vaultChunkSource } from '../services/vault-restore.js';
+import { checkVaultRestore, vaultChunkSource } from '../services/vault-restore.js';
 
 const PROGRESS_FLUSH_MS = 1000;
 
@@ -128,17 +128,21 @@ export class JobService {
     const agent = (await this.catalog.getAgent(agentId)) ?? (await this.catalog.getAgentByName(agentId));
     if (!agent) throw notFound('agent', agentId);
     if (req.target && !req.target.startsWith('/')) throw invalid(`restore target '${req.target}' must be an absolute path on the agent`);
-    const session = this.gateway.session(agent.id);
-    if (!session) throw agentOffline(agent.name);
     const vaultTarget = parseVaultTarget(req.vaultTarget);
     // Where the chunks come from: the chunk store ('disk', 'both'), or the vault when only it holds the
     // point — or when a vault target is asked for (a cross-region restore on purpose, even of a 'both' point).
+    const fromVault = point.location === 'vault' || !!vaultTarget;
+    if (fromVault) {
+      if (!this.vaults) throw invalid(`recovery point ${point.id} is in a vault, and this server has no vault service`);
+      // A wrong request is a 400 / 409 whether or not the agent is online.
+      await checkVaultRestore(this.vaults, point, vaultTarget);
+    }
+    const session = this.gateway.session(agent.id);
+    if (!session) throw agentOffline(agent.name);
     let source: RestoreChunkSource = this.store;
     let from: RestoreSource = 'disk';
     let hold: { release(): void } | null = null;
-    if (point.location === 'vault' || vaultTarget) {
-      if (point.location === 'disk' || !point.vaultId) throw invalid(`recovery point ${point.id} is not in a vault (it is only on the server's disk): restore it without a vault target`);
-      if (!this.vaults) throw invalid(`recovery point ${point.id} is only in a vault, and this server has no vault service`);
+    if (fromVault && this.vaults && point.vaultId) {
       // The read hold keeps vault pruning from rewriting or deleting packs while the restore reads them.
       hold = await this.vaults.acquireRead(point.vaultId);
       try {

@@ -6,6 +6,11 @@
  * checked by the reader, the secondary target read when the primary fails —
  * and serves only chunks the point's own ref list in the vault names (keyed
  * chunk ids), as the chunk store's ref list does for points on disk.
+ *
+ * Also a cross-region restore on purpose: with a vault target ('secondary':
+ * the secondary alone) the restore job reads here even for a point that is
+ * on disk too (location 'both'). The job holds a read on the vault
+ * (VaultService.acquireRead) meanwhile; it, not this source, releases it.
  */
 import { Compression, type ChunkIn } from '../chunk-store/index.js';
 import type { RecoveryPoint } from '../catalog/index.js';
@@ -18,15 +23,31 @@ import type { VaultService } from './vault-service.js';
 /** Chunks fetched from the vault at once for one request of the agent. */
 const PARALLEL_READS = 8;
 
+/**
+ * Whether a point can be restored from its vault (the target given, or auto):
+ * it must be in one (location 'vault' or 'both'), its online copy must be live,
+ * and 'secondary' needs a vault with a secondary target. Reads only the catalog.
+ */
+export async function checkVaultRestore(vaults: VaultService, point: RecoveryPoint, target?: 'auto' | 'primary' | 'secondary'): Promise<void> {
+  if (point.location === 'disk' || !point.vaultId) {
+    throw invalid(`recovery point ${point.id} is not in a vault (it is only on the server's disk): restore it without a vault target`);
+  }
+  const online = await vaults.onlineCopy(point.id);
+  if (online?.deletedAt) throw conflict(`the online copy of recovery point ${point.id} is deleted: undelete it first (strata vault undelete-point ${point.id})`);
+  const rec = await vaults.get(point.vaultId);
+  if (target === 'secondary' && !rec.secondary) {
+    throw invalid(`vault '${rec.name}' has no secondary target (redundancy ${rec.redundancy}): restore recovery point ${point.id} from its primary (vault target primary or auto)`);
+  }
+}
+
 export async function vaultChunkSource(
   vaults: VaultService, point: RecoveryPoint, o: { target?: 'auto' | 'primary' | 'secondary'; signal?: AbortSignal } = {},
 ): Promise<RestoreChunkSource> {
-  if (!point.vaultId) throw invalid(`recovery point ${point.id} is in no vault`);
-  const online = await vaults.onlineCopy(point.id);
-  if (online?.deletedAt) throw conflict(`the online copy of recovery point ${point.id} is deleted: undelete it first (strata vault undelete-point ${point.id})`);
-  const reader = await vaults.reader(point.vaultId, { target: o.target });
+  await checkVaultRestore(vaults, point, o.target);
+  const vaultId = point.vaultId!;
+  const reader = await vaults.reader(vaultId, { target: o.target });
   // The vault's ref lists hold keyed chunk ids (docs/vault-format.md §6), not SHA-256s.
-  const { vault } = await vaults.open(point.vaultId);
+  const { vault } = await vaults.open(vaultId);
   const wrap = async <T>(p: Promise<T>): Promise<T> => {
     try {
       return await p;
