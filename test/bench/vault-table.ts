@@ -16,6 +16,7 @@ const COLUMNS: Array<{ key: keyof VaultMetrics; title: string; fmt: (v: number) 
   { key: 'storeBytes', title: 'store MB', fmt: megabytes },
   { key: 'vaultPerStore', title: 'vault / store', fmt: (v) => v.toFixed(2) },
   { key: 'serverCpuS', title: 'server CPU s', fmt: (v) => v.toFixed(1) },
+  { key: 'targetCpuS', title: 'Azurite CPU s', fmt: (v) => v.toFixed(1) },
   { key: 'rssServerKiB', title: 'peak RSS server MiB', fmt: (v) => (v / 1024).toFixed(0) },
 ];
 

@@ -5,10 +5,11 @@
  * Each target knows the `strata vault create` arguments that point a vault at
  * it and how to measure what the vault holds.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { startAzurite } from '../helpers/azurite.js';
+import { cpuSeconds } from './measure.js';
 import { dirBytes } from './tree.js';
 
 export const VAULT_TARGETS = ['local', 'azurite'] as const;
@@ -22,6 +23,8 @@ export interface BenchVault {
   createArgs: string[];
   /** Bytes the vault holds now: du -sb of the folder, or the sum of the container's blob sizes. */
   bytes(): Promise<number>;
+  /** CPU seconds the target's own process (Azurite) has used so far; null for a local folder. It shares the 2 cores with the server. */
+  cpuS(): number | null;
   close(): Promise<void>;
 }
 
@@ -29,7 +32,7 @@ export interface BenchVault {
 export async function openVaultTarget(target: VaultTarget, workDir: string): Promise<BenchVault> {
   if (target === 'local') {
     const dir = join(workDir, 'vault');
-    return { target, name: 'bench', createArgs: ['--kind', 'local', '--path', dir], bytes: () => dirBytes(dir), close: async () => undefined };
+    return { target, name: 'bench', createArgs: ['--kind', 'local', '--path', dir], bytes: () => dirBytes(dir), cpuS: () => null, close: async () => undefined };
   }
   const location = join(workDir, 'azurite');
   await mkdir(location, { recursive: true });
@@ -37,6 +40,7 @@ export async function openVaultTarget(target: VaultTarget, workDir: string): Pro
   // The CLI takes secrets from a file, never from its command line.
   const secretFile = join(workDir, 'azurite-connection-string');
   await writeFile(secretFile, az.connectionString, { mode: 0o600 });
+  const pid = await pidWithArg(location);
   const container = BlobServiceClient.fromConnectionString(az.connectionString).getContainerClient('strata-bench');
   return {
     target,
@@ -47,6 +51,17 @@ export async function openVaultTarget(target: VaultTarget, workDir: string): Pro
       for await (const b of container.listBlobsFlat()) total += b.properties.contentLength ?? 0;
       return total;
     },
+    cpuS: () => cpuSeconds(pid ?? undefined),
     close: () => az.stop(),
   };
+}
+
+/** The process whose command line has `arg` as one argument (the helper does not expose Azurite's pid; its --location is unique). */
+async function pidWithArg(arg: string): Promise<number | null> {
+  for (const e of await readdir('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    const cmdline = await readFile(`/proc/${e}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.split('\0').includes(arg)) return Number(e);
+  }
+  return null;
 }

@@ -36,6 +36,10 @@ export interface VaultMetrics {
   vaultPerStore: number | null;
   /** CPU seconds of the server daemon during the phase (the upload and the vault reads run in it). */
   serverCpuS: number;
+  /** Distinct chunks the point references (the upload job's result); a restore from the vault makes one ranged GET per chunk. */
+  chunks: number | null;
+  /** CPU seconds of the target's own process during the phase (Azurite); null for a local folder. */
+  targetCpuS: number | null;
   rssServerKiB: number | null;
 }
 
@@ -71,7 +75,7 @@ export async function runVaultPhases(session: StrataSession, ds: Dataset, target
       const newest = session.points.at(-1)!;
       phases['vault upload full'] = await upload(session, vault, full, (m) => log(`${t}: vault upload full: ${m}`));
       phases['vault upload incr'] = await upload(session, vault, newest, (m) => log(`${t}: vault upload incr: ${m}`));
-      const restored = await restoreFromVault(session, vault, newest, ds.root, expected, (m) => log(`${t}: restore from vault: ${m}`));
+      const restored = await restoreFromVault(session, vault, newest, phases['vault upload incr'].chunks ?? undefined, ds.root, expected, (m) => log(`${t}: restore from vault: ${m}`));
       phases['restore from vault'] = restored.metrics;
       if (restored.diffs.length) rec.failures.push(`${t}: restore from the vault differs from the source: ${restored.diffs.join('; ')}`);
       log(`${t}: ${restored.diffs.length ? `RESTORE FROM VAULT DIFFERS: ${restored.diffs.join('; ')}` : `restore from vault verified, ${expected.size} files identical`}`);
@@ -89,20 +93,21 @@ export async function runVaultPhases(session: StrataSession, ds: Dataset, target
 async function upload(session: StrataSession, vault: BenchVault, pointId: string, log: (m: string) => void): Promise<VaultMetrics> {
   const point = await getPoint(session, pointId);
   await run('sync', []);
-  const cpu0 = session.serverCpuS();
+  const cpu0 = { server: session.serverCpuS(), target: vault.cpuS() };
   const { out, wallS } = await session.cli<{ job: Job }>(['vault', 'upload', vault.name, pointId, '--wait', '--json']);
-  const serverCpuS = session.serverCpuS() - cpu0;
+  const serverCpuS = session.serverCpuS() - cpu0.server;
+  const targetCpuS = cpuDelta(vault.cpuS(), cpu0.target);
   const sample = session.sample(wallS, out.job);
   const result = out.job.result ?? {};
   if (result.alreadyInVault) throw new Error(`point ${pointId} was already in vault ${vault.name}: nothing was timed`);
   const sentBytes = Number(result.bytesSent ?? out.job.bytesSent);
   const [vaultBytes, storeBytes] = [await vault.bytes(), await session.storeBytes()];
-  log(`${wallS.toFixed(2)} s for point ${pointId} (${mb(point.bytes)} of source), sent ${mb(sentBytes)} in ${String(result.packsSent)} packs, ${String(result.chunksSent)} of ${String(result.chunks)} chunks sent; vault ${mb(vaultBytes)}, store ${mb(storeBytes)} (${sample.detail})`);
-  return { wallS, mbps: point.bytes / 1e6 / wallS, sentBytes, vaultBytes, storeBytes, vaultPerStore: vaultBytes / storeBytes, serverCpuS, rssServerKiB: sample.rssServerKiB };
+  log(`${wallS.toFixed(2)} s for point ${pointId} (${mb(point.bytes)} of source), sent ${mb(sentBytes)} in ${String(result.packsSent)} packs, ${String(result.chunksSent)} of ${String(result.chunks)} chunks sent; vault ${mb(vaultBytes)}, store ${mb(storeBytes)} (${sample.detail}${targetCpuNote(targetCpuS)})`);
+  return { wallS, mbps: point.bytes / 1e6 / wallS, sentBytes, vaultBytes, storeBytes, vaultPerStore: vaultBytes / storeBytes, chunks: Number(result.chunks) || null, serverCpuS, targetCpuS, rssServerKiB: sample.rssServerKiB };
 }
 
 /** Drops the point's disk copy (it stays in the vault), gc, then a timed restore + sync from the vault. */
-async function restoreFromVault(session: StrataSession, vault: BenchVault, pointId: string, source: string, expected: Manifest, log: (m: string) => void): Promise<{ metrics: VaultMetrics; diffs: string[] }> {
+async function restoreFromVault(session: StrataSession, vault: BenchVault, pointId: string, chunks: number | undefined, source: string, expected: Manifest, log: (m: string) => void): Promise<{ metrics: VaultMetrics; diffs: string[] }> {
   const pruned = await session.cli<{ job: Job }>(['prune', pointId, '--json']);
   const action = pruned.out.job.result?.action;
   if (action !== 'disk-copy-dropped') throw new Error(`prune ${pointId} did not just drop the disk copy (action ${String(action)})`);
@@ -113,18 +118,21 @@ async function restoreFromVault(session: StrataSession, vault: BenchVault, point
   const target = join(session.workDir, `restore-vault-${vault.target}`);
   await rm(target, { recursive: true, force: true });
   await run('sync', []);
-  const cpu0 = session.serverCpuS();
+  const cpu0 = { server: session.serverCpuS(), target: vault.cpuS() };
   const { out, wallS: restoreS } = await session.cli<{ job: Job }>(['restore', pointId, '--to', target, '--wait', '--json']);
   const flush = await run('sync', []);
   const wallS = restoreS + flush.wallS;
-  const serverCpuS = session.serverCpuS() - cpu0;
+  const serverCpuS = session.serverCpuS() - cpu0.server;
+  const targetCpuS = cpuDelta(vault.cpuS(), cpu0.target);
   const sample = session.sample(wallS, out.job);
   const [vaultBytes, storeBytes] = [await vault.bytes(), await session.storeBytes()];
-  log(`${wallS.toFixed(2)} s (restore ${restoreS.toFixed(2)} s + sync ${flush.wallS.toFixed(2)} s) of ${mb(point.bytes)} (${sample.detail})`);
+  // The vault reader fetches each chunk with its own ranged GET (services/vault-restore.ts), so the request rate is the figure that bounds it.
+  const gets = chunks ? `, ${chunks} chunks = ranged GETs, ${(chunks / restoreS).toFixed(0)} per s` : '';
+  log(`${wallS.toFixed(2)} s (restore ${restoreS.toFixed(2)} s + sync ${flush.wallS.toFixed(2)} s) of ${mb(point.bytes)}${gets} (${sample.detail}${targetCpuNote(targetCpuS)})`);
   const restored = await manifest(join(target, source.replace(/^\/+/, ''))).catch((e: Error) => new Map([['<restore root>', e.message]]));
   const diffs = compareManifests(expected, restored);
   await rm(target, { recursive: true, force: true });
-  return { metrics: { wallS, mbps: point.bytes / 1e6 / wallS, sentBytes: null, vaultBytes, storeBytes, vaultPerStore: null, serverCpuS, rssServerKiB: sample.rssServerKiB }, diffs };
+  return { metrics: { wallS, mbps: point.bytes / 1e6 / wallS, sentBytes: null, vaultBytes, storeBytes, vaultPerStore: null, chunks: chunks ?? null, serverCpuS, targetCpuS, rssServerKiB: sample.rssServerKiB }, diffs };
 }
 
 /**
@@ -140,6 +148,9 @@ async function releaseFullPoint(session: StrataSession, log: (m: string) => void
   const s = await session.backup();
   log(`vault: online copy of ${full} deleted from the previous vault; a new backup of the unchanged source made ${session.points.at(-1)} in ${s.wallS.toFixed(2)} s (not timed as a phase)`);
 }
+
+const cpuDelta = (now: number | null, before: number | null): number | null => (now === null || before === null ? null : now - before);
+const targetCpuNote = (s: number | null): string => (s === null ? '' : `, Azurite ${s.toFixed(2)} s`);
 
 async function getPoint(session: StrataSession, id: string): Promise<Point> {
   const { out } = await session.cli<Point[]>(['points', 'list', '--json']);
