@@ -9,7 +9,9 @@
  * clearly. The vault restore holds a read on the vault while it runs and
  * releases it exactly once, on success and on failure. Bad vault targets,
  * a point only on disk and 'secondary' on an LRS vault are refused before
- * anything starts.
+ * anything starts. On the same server, `strata vault verify` checks both
+ * targets and, after a byte flipped in one primary pack, exits 1 naming it
+ * with the secondary clean and a vault-damaged alert raised.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -150,5 +152,34 @@ describe('cross-region restore (GRS vault over two local folders)', () => {
     const ok1 = await okJson<{ job: Job }>(cli(['restore', diskOnly.id, '--to', to, '--vault-target', 'primary', '--wait', '--json']));
     expect(ok1.job.result).toMatchObject({ source: 'vault:primary' });
     expect(await compareTrees(src, path.join(to, src))).toEqual([]);
+  });
+});
+
+describe('strata vault verify (the same server, through the CLI and REST)', () => {
+  it('a clean GRS vault verifies succeeded per target; a flipped byte in one primary pack exits 1 naming it, the secondary clean, an alert raised', async () => {
+    const clean = await okJson<{ job: Job }>(cli(['vault', 'verify', 'grs', '--wait', '--json']));
+    expect(clean.job).toMatchObject({ type: 'verify', state: 'succeeded', params: { vault: 'grs', readData: true }, result: { vault: 'grs', damaged: [], points: 1 } });
+    expect(Object.keys(clean.job.result.targets).sort()).toEqual(['primary', 'secondary']);
+    expect(clean.job.result.targets.secondary).toMatchObject({ damagedObjects: 0, packs: clean.job.result.packs });
+
+    const quick = await okJson<{ job: Job }>(cli(['vault', 'verify', 'grs', '--quick', '--wait', '--json']));
+    expect(quick.job).toMatchObject({ state: 'succeeded', params: { readData: false } });
+    expect((await cli(['vault', 'verify', 'grs', '--quick', '--read-data'])).code).toBe(2);
+
+    const packsDir = path.join(primary, 'objects', 'packs');
+    const fan = fs.readdirSync(packsDir).sort()[0]!;
+    const name = fs.readdirSync(path.join(packsDir, fan)).sort()[0]!;
+    const file = path.join(packsDir, fan, name);
+    const data = fs.readFileSync(file);
+    data[50] ^= 0x80;
+    fs.writeFileSync(file, data);
+    const damaged = await cli(['vault', 'verify', 'grs', '--wait']);
+    expect(damaged.code).toBe(1);
+    expect(damaged.stderr).toMatch(/job \S+ failed: vault 'grs': \d+ damaged objects? \(\d+ on the primary\)/);
+    expect(damaged.stdout).toMatch(new RegExp(`damaged  packs/${fan}/${name} chunk [0-9a-f]{64}: `));
+    expect(damaged.stdout).toMatch(/^secondary .*: \d+ packs, \d+ chunks, 1 points, no damage$/m);
+    const alerts = await okJson<Array<{ key: string; kind: string }>>(cli(['alerts', 'list', '--json']));
+    expect(alerts).toContainEqual(expect.objectContaining({ key: `vault-damaged:${vaultId}`, kind: 'vault-damaged' }));
+    expect(srv.vaults.activeReaders(vaultId)).toBe(0);
   });
 });
