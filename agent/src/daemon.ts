@@ -18,13 +18,20 @@ import { guardStats, startMemoryGuard } from './util/memory.js';
 const PROGRESS_MS = 500;
 /**
  * Switches for measuring (bench A/B runs): STRATA_AGENT_WORKERS=1 turns on the
- * backup's file worker and the restore's small-file worker; they are off by
- * default because on the 2-core bench machine they made backups slower
- * (512 MiB, same hour: full 11.2 s with them vs 6.4 s without, unchanged
+ * backup's file worker; it is off by default because on the 2-core bench
+ * machine it made backups slower (512 MiB, same hour: full 11.2 s with the
+ * workers vs 6.4 s without, unchanged
  * re-run 1.5 vs 0.95 s, 1% change 5.4 vs 2.7 s; docs/benchmarks.md).
+ * The restore's small-file worker is on unless STRATA_AGENT_RESTORE_WORKER=0:
+ * a restore's main thread is busy with the network and the chunk checks, and
+ * the worker's synchronous create/write/metadata calls cost less CPU than six
+ * thread-pool trips per file (512 MiB restore, same hour: agent 6.0-6.5 s of
+ * CPU with it vs 6.1-7.4 s without; main thread 2.8-3.3 vs 3.4-3.7 s; stop 7
+ * in docs/benchmarks.md).
  * STRATA_AGENT_MEMORY_GUARD=0 turns the memory guard (util/memory.ts) off.
  */
 const WORKERS = process.env.STRATA_AGENT_WORKERS === '1';
+const RESTORE_WORKER = process.env.STRATA_AGENT_RESTORE_WORKER !== '0';
 const MEMORY_GUARD = process.env.STRATA_AGENT_MEMORY_GUARD !== '0';
 const FATAL = new Set([ErrorCode.AuthFailed, ErrorCode.AgentRevoked, ErrorCode.VersionMismatch]);
 
@@ -133,7 +140,7 @@ async function restoreJob(link: Link, cmd: RestoreCommand, jobs: Map<string, Abo
   log.info({ jobId: cmd.jobId, target: cmd.target || '(original location)' }, 'restore started');
   try {
     const r = await runRestore({
-      root: cmd.root.map((h) => Buffer.from(h)), target: cmd.target, paths: cmd.paths, overwrite: cmd.overwrite, downlink, signal: ac.signal, tuning: { fileWorker: WORKERS },
+      root: cmd.root.map((h) => Buffer.from(h)), target: cmd.target, paths: cmd.paths, overwrite: cmd.overwrite, downlink, signal: ac.signal, tuning: { fileWorker: RESTORE_WORKER },
       onProgress: (c) => {
         const now = Date.now();
         if (now - last < PROGRESS_MS) return;

@@ -2,7 +2,7 @@
  * Chunk fetching for the restorer. ChunkFeed prefetches file data: hashes are
  * enqueued in the order the files will be written (across folders: the
  * planner in plan.ts runs ahead of the writer), fetched in requests sized by
- * expected bytes with a bounded number in flight, verified (openChunk:
+ * expected bytes with a bounded number in flight, verified (openChunks:
  * decompress, SHA-256) and handed out by take() in the same order. A hash
  * already requested and not yet taken (zero runs, duplicate files) is not
  * requested again: its slots share one verified buffer. fetchTree reads one
@@ -10,7 +10,7 @@
  */
 import { MAX_BATCH_ITEMS, decodeTree, type Tree } from '@strata/protocol';
 import { AgentError, checkAborted } from '../util/errors.js';
-import { openChunk } from '../util/zstd.js';
+import { openChunks } from '../util/zstd.js';
 import type { RestoreDownlink } from './types.js';
 
 /** A Tree larger than this (decoded bytes) is refused as hostile. */
@@ -28,16 +28,18 @@ export interface FeedLimits {
 }
 
 interface Item { hash: Buffer; where: string }
+/** Where a requested chunk's bytes will be: element `k` of a request's reply. */
+interface Ref { req: Promise<Buffer[]>; k: number }
 /** One chunk position in the take order; `value` is set once requested (or shared with an earlier slot). */
-interface Slot { hash: Buffer; key: string; where: string; est: number; value: Promise<Buffer> | null }
-interface Shared { p: Promise<Buffer>; refs: number }
+interface Slot { hash: Buffer; key: string; where: string; est: number; value: Ref | null }
+interface Shared { ref: Ref; refs: number }
 
 async function fetchVerified(downlink: RestoreDownlink, items: Item[]): Promise<Buffer[]> {
   const chunks = await downlink.fetch(items.map((i) => i.hash));
   if (!Array.isArray(chunks) || chunks.length !== items.length) {
     throw new AgentError('PROTOCOL', `asked for ${items.length} chunks of ${items[0]?.where}, received ${chunks?.length}`);
   }
-  return chunks.map((c, k) => openChunk(c, items[k]!.hash, items[k]!.where));
+  return openChunks(chunks, items.map((i) => i.hash), (k) => items[k]!.where);
 }
 
 export class ChunkFeed {
@@ -101,7 +103,8 @@ export class ChunkFeed {
   async take(): Promise<Buffer> {
     checkAborted(this.signal);
     const s = this.advance();
-    const b = await s.value!;
+    const v = s.value!;
+    const b = (await v.req)[v.k]!;
     this.pump('full');
     return b;
   }
@@ -170,20 +173,20 @@ export class ChunkFeed {
       force = false;
       this.requested = j;
       this.windowBytes += scanned;
-      let parts: Promise<Buffer>[] = [];
+      // One promise per request, not per chunk: a slot names its request and index.
+      let req: Promise<Buffer[]> | null = null;
       if (items.length > 0) {
-        const req = fetchVerified(this.downlink, items);
+        req = fetchVerified(this.downlink, items);
         this.inFlight++;
         this.fetched += items.length;
+        // A failure is handled by take(); the rejection handler also keeps it from being reported as unhandled.
         req.then(() => { this.inFlight--; this.pump('idle'); }, () => { this.inFlight--; });
-        parts = items.map((_, k) => req.then((bufs) => bufs[k]!));
-        for (const p of parts) p.catch(() => {}); // handled by take(); this only prevents an unhandled-rejection report
       }
       for (const { s, k, sh } of plan) {
         let entry = sh ?? this.window.get(s.key);
-        if (!entry) this.window.set(s.key, (entry = { p: parts[k]!, refs: 0 }));
+        if (!entry) this.window.set(s.key, (entry = { ref: { req: req!, k }, refs: 0 }));
         entry.refs++;
-        s.value = entry.p;
+        s.value = entry.ref;
       }
     }
   }
