@@ -1,6 +1,7 @@
 /**
  * `strata groups|policies|vaults` against a real server process with a real
- * agent: the admin's path end to end. Range errors exit 2 and name the
+ * agent: the admin's path end to end (`strata vaults` is an alias of
+ * `strata vault`). Range errors exit 2 and name the
  * range; a source cannot join two groups; a policy in use cannot be deleted;
  * stop keeps the recovery points, stop --delete-data prunes them.
  */
@@ -46,6 +47,9 @@ describe('strata vaults and policies', () => {
     const v = await okJson(strataCli(['vaults', 'create', 'offsite', '--json'], { ...server.env, STRATA_VAULT_PASSPHRASE: 'a long enough vault passphrase' }));
     expect(v).toMatchObject({ name: 'offsite', kind: 'local', config: { path: path.join(server.dataDir, 'vault', 'offsite') }, defaultPolicy: { name: 'DefaultPolicy', created: true } });
     expect((await okJson(cli(['vaults', 'list', '--json']))).map((x: { name: string }) => x.name)).toEqual(['offsite']);
+    // The same command group: `vault` lists the same, and `vaults` has vault's subcommands.
+    expect(await okJson(cli(['vault', 'list', '--json']))).toEqual(await okJson(cli(['vaults', 'list', '--json'])));
+    expect(await ok(cli(['vaults', 'show', 'offsite']))).toMatch(/^redundancy\s+LRS$/m);
     const text = await ok(cli(['policies', 'list']));
     expect(text).toMatch(/^NAME\s+SCHEDULE/);
     expect(text).toMatch(/DefaultPolicy\s+daily 22:00 UTC\s+daily 30/);
