@@ -9,7 +9,7 @@
  * A point lives in one vault at a time, so before the next target the full
  * point's online copy is deleted (soft delete off: purged, the point is back
  * on disk only) and one more backup of the unchanged source makes a newest
- * point on disk again; neither is timed.
+ * point on disk again; neither is timed. Every target stays up until the end.
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -61,32 +61,33 @@ interface Point { id: string; bytes: number; location: string }
 
 export async function runVaultPhases(session: StrataSession, ds: Dataset, targets: readonly VaultTarget[], log: (m: string) => void, rec: VaultRecord): Promise<void> {
   const expected = await manifest(ds.root);
-  let previous: BenchVault | null = null;
-  for (const target of targets) {
-    const t = `vault ${target}`;
-    let vault: BenchVault | null = null;
-    try {
-      if (previous) await releaseFullPoint(session, log);
-      vault = await openVaultTarget(target, session.workDir);
-      await session.cli(['vault', 'create', vault.name, ...vault.createArgs, '--soft-delete-days', '0', '--json'], { STRATA_VAULT_PASSPHRASE: PASSPHRASE });
-      log(`${t}: vault ${vault.name} created (${vault.createArgs.slice(0, 2).join(' ')})`);
-      const phases: Partial<Record<VaultPhase, VaultMetrics>> = (rec.run[target] = {});
-      const full = session.points[0]!;
-      const newest = session.points.at(-1)!;
-      phases['vault upload full'] = await upload(session, vault, full, (m) => log(`${t}: vault upload full: ${m}`));
-      phases['vault upload incr'] = await upload(session, vault, newest, (m) => log(`${t}: vault upload incr: ${m}`));
-      const restored = await restoreFromVault(session, vault, newest, phases['vault upload incr'].chunks ?? undefined, ds.root, expected, (m) => log(`${t}: restore from vault: ${m}`));
-      phases['restore from vault'] = restored.metrics;
-      if (restored.diffs.length) rec.failures.push(`${t}: restore from the vault differs from the source: ${restored.diffs.join('; ')}`);
-      log(`${t}: ${restored.diffs.length ? `RESTORE FROM VAULT DIFFERS: ${restored.diffs.join('; ')}` : `restore from vault verified, ${expected.size} files identical`}`);
-      previous = vault;
-    } catch (e) {
-      rec.failures.push(`${t}: ${oneLine(e)}`);
-      log(`${t}: FAILED: ${oneLine(e)}`);
-    } finally {
-      // A vault whose target stops is unreachable, but nothing reads it any more.
-      await vault?.close();
+  // Every target stays up until the end: freeing a point for the next vault deletes its copy in the previous one.
+  const opened: BenchVault[] = [];
+  try {
+    for (const target of targets) {
+      const t = `vault ${target}`;
+      try {
+        await freePoints(session, (m) => log(`${t}: ${m}`));
+        const vault = await openVaultTarget(target, session.workDir);
+        opened.push(vault);
+        await session.cli(['vault', 'create', vault.name, ...vault.createArgs, '--soft-delete-days', '0', '--json'], { STRATA_VAULT_PASSPHRASE: PASSPHRASE });
+        log(`${t}: vault ${vault.name} created (${vault.createArgs.slice(0, 2).join(' ')})`);
+        const phases: Partial<Record<VaultPhase, VaultMetrics>> = (rec.run[target] = {});
+        const full = session.points[0]!;
+        const newest = session.points.at(-1)!;
+        phases['vault upload full'] = await upload(session, vault, full, (m) => log(`${t}: vault upload full: ${m}`));
+        const incr = (phases['vault upload incr'] = await upload(session, vault, newest, (m) => log(`${t}: vault upload incr: ${m}`)));
+        const restored = await restoreFromVault(session, vault, newest, incr.chunks ?? undefined, ds.root, expected, (m) => log(`${t}: restore from vault: ${m}`));
+        phases['restore from vault'] = restored.metrics;
+        if (restored.diffs.length) rec.failures.push(`${t}: restore from the vault differs from the source: ${restored.diffs.join('; ')}`);
+        log(`${t}: ${restored.diffs.length ? `RESTORE FROM VAULT DIFFERS: ${restored.diffs.join('; ')}` : `restore from vault verified, ${expected.size} files identical`}`);
+      } catch (e) {
+        rec.failures.push(`${t}: ${oneLine(e)}`);
+        log(`${t}: FAILED: ${oneLine(e)}`);
+      }
     }
+  } finally {
+    for (const v of opened) await v.close();
   }
 }
 
@@ -136,17 +137,25 @@ async function restoreFromVault(session: StrataSession, vault: BenchVault, point
 }
 
 /**
- * Frees the full point for the next vault (a point is in one vault at a time):
- * its online copy is purged, so it is on disk only again; and a backup of the
- * unchanged source gives a newest point on disk, the last one being vault only.
+ * Readies the points for a fresh vault (a point is in one vault at a time):
+ * the full point's online copy in a previous vault is deleted (soft delete is
+ * off: purged, the point is on disk only again), and when the newest point is
+ * only in a vault, a backup of the unchanged source makes a newest point on
+ * disk. Nothing to do before the first target.
  */
-async function releaseFullPoint(session: StrataSession, log: (m: string) => void): Promise<void> {
+async function freePoints(session: StrataSession, log: (m: string) => void): Promise<void> {
   const full = session.points[0]!;
-  await session.cli(['vault', 'delete-point', full, '--json']);
-  const p = await getPoint(session, full);
-  if (p.location !== 'disk') throw new Error(`point ${full} is '${p.location}' after its online copy was deleted, not 'disk'`);
-  const s = await session.backup();
-  log(`vault: online copy of ${full} deleted from the previous vault; a new backup of the unchanged source made ${session.points.at(-1)} in ${s.wallS.toFixed(2)} s (not timed as a phase)`);
+  if ((await getPoint(session, full)).location !== 'disk') {
+    await session.cli(['vault', 'delete-point', full, '--json']);
+    const p = await getPoint(session, full);
+    if (p.location !== 'disk') throw new Error(`point ${full} is '${p.location}' after its online copy was deleted, not 'disk'`);
+    log(`the online copy of the full point ${full} in the previous vault is deleted`);
+  }
+  const newest = session.points.at(-1)!;
+  if ((await getPoint(session, newest)).location !== 'disk') {
+    const s = await session.backup();
+    log(`the newest point ${newest} is in the previous vault only: a backup of the unchanged source made ${session.points.at(-1)} in ${s.wallS.toFixed(2)} s (not timed as a phase)`);
+  }
 }
 
 const cpuDelta = (now: number | null, before: number | null): number | null => (now === null || before === null ? null : now - before);
