@@ -7,9 +7,10 @@
  * (the chunks cannot have come from the primary, nor from the disk: the job
  * says `source: vault:secondary`), and `--vault-target primary` fails
  * clearly. The vault restore holds a read on the vault while it runs and
- * releases it exactly once, on success and on failure. Bad vault targets,
- * a point only on disk and 'secondary' on an LRS vault are refused before
- * anything starts. On the same server, `strata vault verify` checks both
+ * releases it exactly once, on success, failure and cancel (the agent
+ * paused with SIGSTOP, so the cancel surely comes first). Bad vault
+ * targets, a point only on disk and 'secondary' on an LRS vault are refused
+ * before anything starts. On the same server, `strata vault verify` checks both
  * targets and, after a byte flipped in one primary pack, exits 1 naming it
  * with the secondary clean and a vault-damaged alert raised.
  */
@@ -21,7 +22,7 @@ import tmp from 'tmp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../../server/src/cli/client.js';
 import { startServer, type RunningServer } from '../../../server/src/server.js';
-import { enrollAndRun, okJson, strataCli, type Daemon, type ServerProc } from '../../helpers/cli.js';
+import { enrollAndRun, ok, okJson, strataCli, type Daemon, type ServerProc } from '../../helpers/cli.js';
 import { compareTrees } from '../../helpers/tree.js';
 
 const PASS = 'correct horse battery staple 42';
@@ -138,6 +139,24 @@ describe('cross-region restore (GRS vault over two local folders)', () => {
     expect(r.job.params).toMatchObject({ vaultTarget: null });
     expect(await compareTrees(src, path.join(to, src), { root: false, ignore: (rel) => rel.toString() === 'later.txt' })).toEqual([]);
     expect(holds.acquired).toBe(2);
+  });
+
+  it('a vault restore holds its read while it runs, and a cancel releases it', async () => {
+    // The agent paused: the job waits on it, so the hold can be seen and the cancel comes first, surely.
+    agent.proc.kill('SIGSTOP');
+    try {
+      const started = await okJson<{ job: Job }>(cli(['restore', both, '--to', path.join(work.name, 'restored-cancelled'), '--vault-target', 'auto', '--json']));
+      expect(started.job).toMatchObject({ state: 'running', params: { vaultTarget: 'auto' } });
+      expect(srv.vaults.activeReaders(vaultId)).toBe(1);
+      expect(holds).toMatchObject({ acquired: 3, released: 2 });
+      await ok(cli(['jobs', 'cancel', started.job.id]));
+      const end = (await srv.jobs.whenEnded(started.job.id)).job!;
+      expect(end.state).toBe('cancelled');
+      expect(holds).toMatchObject({ acquired: 3, released: 3 });
+      expect(srv.vaults.activeReaders(vaultId)).toBe(0);
+    } finally {
+      agent.proc.kill('SIGCONT');
+    }
   });
 
   it("'secondary' on a vault without a secondary target is refused (exit 2)", async () => {
