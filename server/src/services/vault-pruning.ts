@@ -65,6 +65,11 @@ export interface PruneContext {
   now: Date;
   /** Restores and verifies holding this vault now. */
   readers: () => number;
+  /**
+   * Runs the pack work if no reader holds the vault at that instant (null
+   * otherwise); readers that ask meanwhile wait until it ends.
+   */
+  withoutReaders: <T>(fn: () => Promise<T>) => Promise<T> | null;
   packSize?: number;
   log?: Logger;
 }
@@ -103,8 +108,7 @@ export async function pruneOpenVault(c: PruneContext, o: VaultPruneOptions): Pro
   const base = { vaultId: rec.id, vaultName: rec.name, pointIds: removing, unknownPoints };
   const zero: PruneResult = { pointsRemoved: 0, packsDeleted: 0, packsRewritten: 0, packsWritten: 0, chunksCopied: 0, orphansRemoved: 0, bytesFreed: 0, bytesRewritten: 0 };
 
-  const readers = c.readers();
-  if (readers > 0) {
+  const postpone = async (readers: number): Promise<VaultPruneResult> => {
     // Points may go (no reader needs a point the catalog no longer lists), packs may not.
     const del = (key: string) => withRetry(() => vault.backend.delete(key), vault.retry, vault.clock, o.signal);
     for (const id of removing) {
@@ -112,21 +116,24 @@ export async function pruneOpenVault(c: PruneContext, o: VaultPruneOptions): Pro
       await del(`refs/${id}`);
     }
     for (const id of markersToRemove) await removeDeletedMarker(vault, id, o.signal);
-    await fsp.writeFile(pendingFile, `${c.now.toISOString()}\n`);
+    await notePruneOwed(c.stateDir, c.now);
     const reason = `${readers} restore or verify job(s) are reading this vault: packs are left for the next run`;
     c.log?.info({ vault: rec.name, readers }, `vault pruning postponed: ${reason}`);
     return { ...zero, ...base, pointsRemoved: removing.length, postponed: true, skipped: false, reason };
-  }
+  };
+  if (c.readers() > 0) return postpone(c.readers());
   if (o.onlyIfNeeded && removing.length === 0 && !owed) {
     for (const id of markersToRemove) await removeDeletedMarker(vault, id, o.signal);
     return { ...zero, ...base, postponed: false, skipped: true, reason: 'nothing to prune' };
   }
   // Written before the work: a crash or failure leaves the debt recorded.
-  await fsp.writeFile(pendingFile, `${c.now.toISOString()}\n`);
-  const r = await libPruneVault({
+  await notePruneOwed(c.stateDir, c.now);
+  const work = c.withoutReaders(() => libPruneVault({
     vault, known: h.known, deletePointIds: ids, rewriteBelow: o.rewriteBelow, signal: o.signal, onProgress: o.onProgress,
     ...(c.packSize ? { packSize: c.packSize } : {}),
-  });
+  }));
+  if (!work) return postpone(c.readers()); // a reader came while the pending note was written
+  const r = await work;
   // Markers last: a marker without its point means nothing, a point without its marker would be live.
   for (const id of markersToRemove) await removeDeletedMarker(vault, id, o.signal);
   await fsp.rm(pendingFile, { force: true });

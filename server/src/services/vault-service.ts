@@ -391,9 +391,13 @@ export class VaultService {
    * A restore or verify reading this vault: pack rewrites and deletions
    * (pruning) wait until every reader released, so a chunk never leaves a
    * pack a running restore is about to read. Call release() exactly once.
+   * A read asked for while a pruning rewrites or deletes packs waits for it
+   * to end (the read then sees the vault as it is after the pruning).
    */
   async acquireRead(ref: string): Promise<{ release(): void }> {
     const rec = await this.get(ref);
+    for (let p = this.packWork.get(rec.id); p; p = this.packWork.get(rec.id)) await p.catch(() => undefined);
+    // No await from here to the count: a pruning checks the count and registers in one step too.
     this.readers.set(rec.id, (this.readers.get(rec.id) ?? 0) + 1);
     let done = false;
     return {
@@ -405,6 +409,20 @@ export class VaultService {
         else this.readers.delete(rec.id);
       },
     };
+  }
+
+  /** Prunings rewriting or deleting packs now, by vault: new readers wait for them. */
+  private readonly packWork = new Map<string, Promise<unknown>>();
+
+  /** Runs a pruning's pack work unless readers hold the vault (then null); readers arriving meanwhile wait. */
+  private withoutReaders<T>(vaultId: string, fn: () => Promise<T>): Promise<T> | null {
+    if (this.activeReaders(vaultId) > 0) return null;
+    const p = fn();
+    this.packWork.set(vaultId, p);
+    void p.catch(() => undefined).finally(() => {
+      if (this.packWork.get(vaultId) === p) this.packWork.delete(vaultId);
+    });
+    return p;
   }
 
   /** Readers (restores, verifies) holding this vault now. */
@@ -474,7 +492,8 @@ export class VaultService {
       const h = await this.open(rec.id);
       try {
         return await pruneOpenVault({
-          catalog: this.catalog, h, stateDir: this.stateDir(rec.id), now: o.now ?? this.clock.now(), readers: () => this.activeReaders(rec.id),
+          catalog: this.catalog, h, stateDir: this.stateDir(rec.id), now: o.now ?? this.clock.now(),
+          readers: () => this.activeReaders(rec.id), withoutReaders: (fn) => this.withoutReaders(rec.id, fn),
           packSize: this.o.upload?.packSize, log: this.o.log,
         }, o);
       } catch (err) {

@@ -4,7 +4,8 @@
  * vault's folder shrinks) and every remaining point still reads every chunk;
  * the known chunks follow (a chunk whose pack went is sent again). While a
  * restore or verify holds the vault, packs are left alone and the pruning
- * reports `postponed`; the next run does it. Leftovers: a point whose own
+ * reports `postponed`; the next run does it; a read asked for during the
+ * pack work waits for it. Leftovers: a point whose own
  * marker says it expired and that the catalog no longer has is removed; a
  * point the catalog does not know and that has no marker is kept.
  */
@@ -112,6 +113,29 @@ describe('vault pruning in the service', () => {
     expect(next.pruning.packsDeleted + next.pruning.packsRewritten).toBeGreaterThan(0);
     expect(packs(target.path)).toBeLessThan(packsBefore);
     await readsEverything(s, keep.raws);
+  });
+
+  it('a read asked for while a pruning rewrites or deletes packs waits until that work is done', async () => {
+    const s = await server();
+    const { a, keep } = await threePoints(s);
+    const vault = await s.vaults.get('offsite');
+    await s.catalog.removeVaultPoint(a.point.id);
+    const order: string[] = [];
+    let read: Promise<{ release(): void }> | undefined;
+    const r = await s.vaults.pruneVault('offsite', {
+      deletePointIds: [a.point.id],
+      onProgress: (p) => {
+        if (p.phase === 'plan' && !read) read = s.vaults.acquireRead('offsite').then((h) => (order.push('read'), h));
+        if (p.phase === 'delete') expect(s.vaults.activeReaders(vault.id)).toBe(0);
+        if (p.phase === 'done') order.push('pruned');
+      },
+    });
+    expect(r).toMatchObject({ postponed: false, pointIds: [a.point.id] });
+    expect(r.packsDeleted + r.packsRewritten).toBeGreaterThan(0);
+    const hold = await read!;
+    expect(order).toEqual(['pruned', 'read']);
+    await readsEverything(s, keep.raws);
+    hold.release();
   });
 
   it('repairs leftovers it is sure of (an expired marker, no catalog row) and keeps a point only the vault knows', async () => {
