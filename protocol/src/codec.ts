@@ -4,13 +4,15 @@ import { ProtocolError } from './errors.js';
 import { ErrorCode, type Frame, type FrameKind } from './messages.js';
 import { FrameType } from './schema.js';
 import { validateBody } from './validate.js';
-import { encodeChunkBatchFrame } from './fast-batch.js';
+import { encodeChunkBatchFrame, encodeChunkQueryFrame, encodeChunkRequestFrame } from './fast-batch.js';
 
 const DEFAULTS = { longs: Number, enums: Number, bytes: Buffer, defaults: true, arrays: true, oneofs: true } as const;
 
 /** `alloc(n)`: where a chunk batch frame of n bytes is written (see FrameBufferPool); other frames are small. */
 export function encodeFrame(frame: Frame, alloc?: (n: number) => Buffer): Uint8Array {
   if (frame.kind === 'chunkBatch') return encodeChunkBatchFrame(frame.body, alloc);
+  if (frame.kind === 'chunkRequest') return encodeChunkRequestFrame(frame.body);
+  if (frame.kind === 'chunkQuery') return encodeChunkQueryFrame(frame.body);
   return FrameType.encode(FrameType.fromObject({ [frame.kind]: frame.body })).finish();
 }
 

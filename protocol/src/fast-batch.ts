@@ -5,7 +5,7 @@
  * once and copies each chunk's data once. Output is plain protobuf: the generic
  * decoder reads it (test/protocol/codec.test.ts checks the round trip).
  */
-import type { ChunkBatch } from './messages.js';
+import type { ChunkBatch, ChunkQuery, ChunkRequest } from './messages.js';
 
 const FRAME_CHUNK_BATCH_TAG = (13 << 3) | 2; // Frame.chunk_batch = 13, length-delimited
 
@@ -69,3 +69,41 @@ export function encodeChunkBatchFrame(b: ChunkBatch, alloc: (n: number) => Buffe
   }
   return out;
 }
+
+/*
+ * The two frames that list hashes: ChunkQuery (backup, one per query batch)
+ * and ChunkRequest (restore, one per ~1 MiB of data). protobufjs's fromObject
+ * + encode cost more per frame than the server's reply took to send; these are
+ * written directly. Same layout in both: job_id = 1, an id = 2, hashes = 3.
+ */
+const FRAME_CHUNK_QUERY_TAG = (11 << 3) | 2; // Frame.chunk_query = 11
+const FRAME_CHUNK_REQUEST_TAG = (21 << 3) | 2; // Frame.chunk_request = 21
+
+function encodeHashListFrame(frameTag: number, jobId: string, id: number, hashes: Uint8Array[]): Uint8Array {
+  const job = Buffer.from(jobId, 'utf8');
+  // Like protobufjs, proto3 defaults (empty string, 0) are left out: the bytes are the same as its encoder's.
+  let body = (job.length ? 1 + varintSize(job.length) + job.length : 0) + (id ? 1 + varintSize(id) : 0);
+  for (const h of hashes) body += 1 + varintSize(h.length) + h.length;
+  const out = Buffer.allocUnsafe(varintSize(frameTag) + varintSize(body) + body);
+  let p = writeVarint(out, 0, frameTag);
+  p = writeVarint(out, p, body);
+  if (job.length) {
+    out[p++] = 0x0a; // job_id = 1
+    p = writeVarint(out, p, job.length);
+    p += job.copy(out, p);
+  }
+  if (id) {
+    out[p++] = 0x10; // query_id / batch_id = 2
+    p = writeVarint(out, p, id);
+  }
+  for (const h of hashes) {
+    out[p++] = 0x1a; // hashes = 3
+    p = writeVarint(out, p, h.length);
+    out.set(h, p);
+    p += h.length;
+  }
+  return out;
+}
+
+export const encodeChunkQueryFrame = (b: ChunkQuery): Uint8Array => encodeHashListFrame(FRAME_CHUNK_QUERY_TAG, b.jobId, b.queryId, b.hashes);
+export const encodeChunkRequestFrame = (b: ChunkRequest): Uint8Array => encodeHashListFrame(FRAME_CHUNK_REQUEST_TAG, b.jobId, b.batchId, b.hashes);
