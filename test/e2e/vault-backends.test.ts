@@ -224,7 +224,7 @@ describe.each<Kind>(['local', 'azure', 's3'])('the vault on a %s primary with a 
     // The agent reconnects on its own after the restarts above.
     await waitUntil('the agent to be online', async () => ((await api().get<Array<{ online: boolean }>>('/agents'))[0]?.online ? true : undefined), server, 60_000);
     const to = path.join(work.name, 'restore-d');
-    await restoreOk(p1, to);
+    expect((await restoreOk(p1, to)).result.source).toBe('vault:auto');
     await sameAsFirstBackup(to);
     expect(fs.readlinkSync(path.join(to, src, 'link to space'))).toBe('with space.txt');
   });
@@ -247,7 +247,7 @@ describe.each<Kind>(['local', 'azure', 's3'])('the vault on a %s primary with a 
 
   step('f. a cross-region restore on purpose reads the secondary alone', async () => {
     const to = path.join(work.name, 'restore-f');
-    await restoreOk(p1, to, ['--vault-target', 'secondary']);
+    expect((await restoreOk(p1, to, ['--vault-target', 'secondary'])).result.source).toBe('vault:secondary');
     await sameAsFirstBackup(to);
   });
 
