@@ -89,8 +89,17 @@ export async function pruneOpenVault(c: PruneContext, o: VaultPruneOptions): Pro
   if (vault.backend instanceof MirroredBackend) await vault.backend.checkBoth();
   const ids = new Set(o.deletePointIds ?? []);
   const rows = new Set((await catalog.listVaultPoints({ vaultId: rec.id, state: 'all' })).map((r) => r.pointId));
-  const listed = new Set((await vault.list('points/', o.signal)).map((x) => x.key.slice('points/'.length)));
   const { markers } = await listDeletedMarkers(vault, o.signal);
+  const pendingFile = path.join(c.stateDir, PENDING);
+  const owed = await fsp.access(pendingFile).then(() => true, () => false);
+  // The daily run on a vault that owes nothing: no marker the catalog does not hold, so no leftover to look for.
+  if (o.onlyIfNeeded && ids.size === 0 && !owed && [...markers.keys()].every((id) => rows.has(id))) {
+    return {
+      pointsRemoved: 0, packsDeleted: 0, packsRewritten: 0, packsWritten: 0, chunksCopied: 0, orphansRemoved: 0, bytesFreed: 0, bytesRewritten: 0,
+      vaultId: rec.id, vaultName: rec.name, pointIds: [], unknownPoints: 0, postponed: false, skipped: true, reason: 'nothing to prune',
+    };
+  }
+  const listed = new Set((await vault.list('points/', o.signal)).map((x) => x.key.slice('points/'.length)));
   const markersToRemove = new Set<string>();
   for (const [id, m] of markers) {
     if (rows.has(id)) continue; // the catalog decides about its own points (purge, undelete)
@@ -102,8 +111,6 @@ export async function pruneOpenVault(c: PruneContext, o: VaultPruneOptions): Pro
   for (const id of listed) if (!rows.has(id) && !ids.has(id)) unknownPoints++;
   if (unknownPoints) c.log?.warn({ vault: rec.name, unknownPoints }, 'vault pruning: points in the vault that this catalog does not know are kept (attach the vault elsewhere, or delete them there)');
 
-  const pendingFile = path.join(c.stateDir, PENDING);
-  const owed = await fsp.access(pendingFile).then(() => true, () => false);
   const removing = [...ids].filter((id) => listed.has(id));
   const base = { vaultId: rec.id, vaultName: rec.name, pointIds: removing, unknownPoints };
   const zero: PruneResult = { pointsRemoved: 0, packsDeleted: 0, packsRewritten: 0, packsWritten: 0, chunksCopied: 0, orphansRemoved: 0, bytesFreed: 0, bytesRewritten: 0 };

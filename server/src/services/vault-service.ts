@@ -156,7 +156,9 @@ export class VaultService {
       if (same) throw conflict(`this vault (id ${handle.vault.id}) is already attached as '${same.name}'`);
       if (mode === 'attach' && sec) await sameVaultOnBoth(handle.primary, sec);
       // Soft-delete markers (deleted/<id>): a point deleted on the lost server comes back deleted, not live.
-      const deleted = mode === 'attach' ? (await listDeletedMarkers(handle.vault)).markers : undefined;
+      const marks = mode === 'attach' ? await listDeletedMarkers(handle.vault) : undefined;
+      for (const d of marks?.damaged ?? []) this.o.log?.warn({ vault: name, pointId: d.pointId, err: d.error }, 'attach: a soft-delete marker cannot be read; the point comes in live');
+      const deleted = marks?.markers;
       const imported = mode === 'attach' ? await importVaultPoints(this.catalog, this.o.store, row, this.readerOf(handle, 'auto'), this.o.log, deleted) : undefined;
       const ready = (await this.catalog.updateVault(row.id, { state: 'ready', vaultUid: handle.vault.id }))!;
       handle.record = ready;
