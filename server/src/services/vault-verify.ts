@@ -38,6 +38,8 @@ export interface TargetReport extends VaultVerifyResult {
   damagedCount: number;
   /** Distinct objects (keys) damaged. */
   damagedObjects: number;
+  /** Set when the target could not be read through (unreachable, refused): its counts are partial. */
+  unreadable?: string;
 }
 
 export interface VaultVerifyReport {
@@ -51,6 +53,8 @@ export interface VaultVerifyReport {
   /** Damage on every target, each entry naming its target; the first DAMAGE_LISTED. */
   damaged: (VaultDamage & { target: VerifyTarget })[];
   damagedObjects: number;
+  /** Targets that could not be read through: the verify failed without a full report of them. */
+  unreadable: VerifyTarget[];
   targets: Partial<Record<VerifyTarget, TargetReport>>;
 }
 
@@ -73,12 +77,18 @@ export async function verifyVaultTargets(vaults: VaultService, ref: string, o: V
     const tallies = new Map<VerifyTarget, Tally>();
     for (const [target, backend] of sides) {
       o.signal?.throwIfAborted();
-      const r = await verifyTarget(h, target, backend, online, o);
-      tallies.set(target, r.tally);
-      indexes.set(target, r.indexKeys);
+      const tally = new Tally(target, backend.description);
+      tallies.set(target, tally);
+      try {
+        indexes.set(target, await verifyTarget(h, backend, tally, online, o));
+      } catch (err) {
+        // One dead target does not keep the other from being verified (a drill while a region is down).
+        if (o.signal?.aborted) throw err;
+        tally.report.unreadable = err instanceof Error ? err.message : String(err);
+      }
     }
     // Two targets: an index one holds and the other lacks is damage on the other (its pack was never copied, or was lost).
-    if (h.secondary) {
+    if (indexes.size === 2) {
       for (const [a, b] of [['primary', 'secondary'], ['secondary', 'primary']] as const) {
         for (const key of indexes.get(b)!) if (!indexes.get(a)!.has(key)) tallies.get(a)!.note({ key, reason: `missing on the ${a}: the ${b} holds it` });
       }
@@ -91,6 +101,7 @@ export async function verifyVaultTargets(vaults: VaultService, ref: string, o: V
       packs: primary.packs, chunks: primary.chunks, points: primary.points,
       damaged: all.flatMap((t) => t.damaged.map((d) => ({ ...d, target: t.target }))).slice(0, DAMAGE_LISTED),
       damagedObjects: all.reduce((n, t) => n + t.damagedObjects, 0),
+      unreadable: all.filter((t) => t.unreadable).map((t) => t.target),
       targets,
     };
   } catch (err) {
@@ -120,10 +131,11 @@ class Tally {
   }
 }
 
-async function verifyTarget(h: OpenVault, target: VerifyTarget, backend: VaultBackend, online: string[], o: VerifyRunOptions) {
+/** Verify one target into `tally`; returns the keys of its index objects. Throws when the target cannot be read. */
+async function verifyTarget(h: OpenVault, backend: VaultBackend, tally: Tally, online: string[], o: VerifyRunOptions): Promise<Set<string>> {
+  const target = tally.report.target;
   // The library Vault over this backend alone: same config and keys, the open vault's retries and clock.
   const vault = new Vault(backend, h.vault.config, h.vault.keys, { retry: h.vault.retry, clock: h.vault.clock });
-  const tally = new Tally(target, backend.description);
   const config = await backend.head('config').catch((err: unknown) => {
     if (isVaultError(err, 'not-found')) return null;
     throw err;
@@ -137,16 +149,20 @@ async function verifyTarget(h: OpenVault, target: VerifyTarget, backend: VaultBa
   for (const d of r.damaged) tally.note(d);
   const manifests = new Set((await vault.list('points/', o.signal)).map((x) => x.key));
   for (const id of online) if (!manifests.has(`points/${id}`)) tally.note({ key: `points/${id}`, reason: 'missing: the catalog records this online copy' });
-  const indexKeys = new Set((await vault.list('index/', o.signal)).map((x) => x.key));
-  return { tally, indexKeys };
+  return new Set((await vault.list('index/', o.signal)).map((x) => x.key));
 }
 
 /** What the job's errorMessage says about a damaged vault. */
 export function damageSummary(r: VaultVerifyReport): string {
-  const per = Object.values(r.targets).filter((t) => t.damagedObjects).map((t) => `${t.damagedObjects} on the ${t.target}`).join(', ');
-  const first = r.damaged[0];
-  return `vault '${r.vault}': ${r.damagedObjects} damaged object${r.damagedObjects === 1 ? '' : 's'} (${per})`
-    + (first ? `; first: ${first.key}${first.chunk ? ` chunk ${first.chunk}` : ''} on the ${first.target}: ${first.reason}` : '');
+  const parts: string[] = [];
+  for (const t of Object.values(r.targets)) if (t.unreadable) parts.push(`the ${t.target} cannot be read: ${t.unreadable}`);
+  if (r.damagedObjects) {
+    const per = Object.values(r.targets).filter((t) => t.damagedObjects).map((t) => `${t.damagedObjects} on the ${t.target}`).join(', ');
+    const first = r.damaged[0];
+    parts.push(`${r.damagedObjects} damaged object${r.damagedObjects === 1 ? '' : 's'} (${per})`
+      + (first ? `; first: ${first.key}${first.chunk ? ` chunk ${first.chunk}` : ''} on the ${first.target}: ${first.reason}` : ''));
+  }
+  return `vault '${r.vault}': ${parts.join('; ')}`;
 }
 
 /**
@@ -175,10 +191,9 @@ export async function startVaultVerify(d: { jobs: JobService; vaults: VaultServi
       },
     });
     const result = report as unknown as Record<string, unknown>;
-    if (report.damagedObjects) {
-      await raiseDamaged(d.catalog, report);
-      return { state: 'failed', result, errorMessage: damageSummary(report) };
-    }
+    if (report.damagedObjects) await raiseDamaged(d.catalog, report);
+    // An unreadable target fails the verify too, but is no damage found: it raises no vault-damaged alert.
+    if (report.damagedObjects || report.unreadable.length) return { state: 'failed', result, errorMessage: damageSummary(report) };
     if (readData) await d.catalog.resolveAlert(`vault-damaged:${report.vaultId}`);
     return { state: 'succeeded', result };
   });
@@ -188,7 +203,7 @@ async function raiseDamaged(catalog: Catalog, r: VaultVerifyReport): Promise<voi
   await catalog.raiseAlert({
     key: `vault-damaged:${r.vaultId}`, kind: 'vault-damaged', severity: 'error',
     subject: `Vault '${r.vault}' is damaged`,
-    message: `A verify of vault '${r.vault}' found ${damageSummary(r).replace(/^vault '[^']*': /, '')}. Restores read the other target where it has a sound copy; run strata vault verify ${r.vault} again after repairing.`,
+    message: `A verify of vault '${r.vault}' found: ${damageSummary(r).replace(/^vault '[^']*': /, '')}. Restores read the other target where it has a sound copy; run strata vault verify ${r.vault} again after repairing.`,
     details: { vaultId: r.vaultId, vaultName: r.vault, damagedObjects: r.damagedObjects, damaged: r.damaged.slice(0, 10) } as never,
   });
 }

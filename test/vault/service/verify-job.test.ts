@@ -6,10 +6,12 @@
  * on the primary while the secondary's report stays clean (the mirror's
  * fallback does not hide it), raises the vault-damaged alert, which a
  * quick verify does not clear and the next clean full verify resolves; a
- * manifest missing on one target is damage on that target; a cancelled
- * verify ends 'cancelled'. Every verify holds a read on the vault while it
+ * manifest missing on one target is damage on that target; a primary that
+ * cannot be read fails the verify without hiding the secondary's report; a
+ * cancelled verify ends 'cancelled'. Every verify holds a read on the vault while it
  * runs and releases it.
  */
+import { renameSync } from 'node:fs';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { AgentGateway } from '../../../server/src/gateway/gateway.js';
@@ -130,6 +132,26 @@ describe('vault verify job', () => {
     ]);
     expect(holds).toEqual({ acquired: 5, released: 5 });
     expect(s.vaults.activeReaders(vault.id)).toBe(0);
+  });
+
+  it('a primary that cannot be read fails the verify saying so, and the secondary is still verified (no damage alert)', async () => {
+    const s = await server();
+    const primary = localTarget();
+    const { vault } = await s.vaults.createVault({ name: 'grs', target: primary, secondary: localTarget(), passphrase: PASS });
+    const { point } = await backupPoint(s, { n: 20 });
+    await s.vaults.uploadPoint(point.id);
+    const { verify } = jobsOf(s);
+    renameSync(primary.path, `${primary.path}.away`);
+    const job = await verify('grs');
+    expect(job.state).toBe('failed');
+    expect(job.errorMessage).toMatch(/^vault 'grs': the primary cannot be read: cannot reach .* is missing \(unmounted\?\)/);
+    const r = job.result as any;
+    expect(r.unreadable).toEqual(['primary']);
+    expect(r.targets.secondary).toMatchObject({ damagedObjects: 0, points: 1 });
+    expect(r.targets.secondary.packs).toBeGreaterThan(0);
+    expect((await s.catalog.listAlerts({ state: 'active' })).map((x) => x.key)).not.toContain(`vault-damaged:${vault.id}`);
+    renameSync(`${primary.path}.away`, primary.path);
+    expect((await verify('grs')).state).toBe('succeeded');
   });
 
   it('a cancelled verify ends cancelled and releases its read', async () => {
