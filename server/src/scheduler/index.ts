@@ -7,12 +7,15 @@
  * runner over the catalog and JobService (runner.ts), due-work arithmetic
  * (due.ts), the scheduler's tick and wake-ups (scheduler.ts), retention and
  * the online backup of the protection service (protection.ts, upload.ts:
- * through the vault service).
+ * through the vault service; backlog.ts: the points of missed online slots),
+ * and the daily GC job, which also purges and prunes the vaults.
  *
  * Promises: a slot missed while the server was down runs once; a stopped
  * group runs nothing; every scheduled attempt is a catalog job row ('queued'
  * before it runs), so the admin sees the queue in `strata jobs list`;
- * retention prunes catalog entries first and leaves chunks to GC.
+ * retention prunes catalog entries first and leaves chunks to GC; a vault
+ * outage costs no online point the retention would keep (the next upload
+ * sends the backlog, oldest first).
  */
 import type { ChunkStore } from '../chunk-store/index.js';
 import type { Catalog } from '../catalog/index.js';
