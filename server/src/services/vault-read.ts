@@ -8,6 +8,7 @@
  * ever returned: both readers check every object.
  */
 import { VaultCorruptError, VaultPointNotFoundError, VaultReader, type KnownChunks, type Vault, type VaultPoint } from '../vault/index.js';
+import type { BatchReadOptions } from '../vault/reader.js';
 import { worthFallback } from './vault-mirror.js';
 
 export class FallbackReader {
@@ -21,11 +22,16 @@ export class FallbackReader {
     this.second = secondary ? new VaultReader(secondary, known) : null;
   }
 
+  /** Whether a failure on the main reader is read again from the secondary. */
+  private worthSecond(err: unknown): boolean {
+    return err instanceof VaultCorruptError || err instanceof VaultPointNotFoundError || worthFallback(err);
+  }
+
   private async both<T>(fn: (r: VaultReader) => Promise<T>): Promise<T> {
     try {
       return await fn(this.main);
     } catch (err) {
-      if (!this.second || !(err instanceof VaultCorruptError || err instanceof VaultPointNotFoundError || worthFallback(err))) throw err;
+      if (!this.second || !this.worthSecond(err)) throw err;
       const r = await fn(this.second);
       this.fallbacks++;
       return r;
@@ -63,5 +69,30 @@ export class FallbackReader {
   /** The raw bytes of a chunk by its SHA-256 (one range GET; hash-checked). */
   readChunk(sha256: Buffer, signal?: AbortSignal): Promise<Buffer> {
     return this.both((r) => r.readChunk(sha256, signal));
+  }
+
+  /**
+   * Many chunks in the order asked, blobs close together in a pack read with
+   * one range GET (VaultReader.readChunksBatch), each hash-checked. The
+   * chunks the main reader fails on as readChunk would fall back (damaged,
+   * missing, unreachable) are read again from the secondary, batched too;
+   * any other error, or one the secondary gives, is thrown (the first in
+   * the order asked).
+   */
+  async readChunksBatch(hashes: readonly Buffer[], signal?: AbortSignal, o: BatchReadOptions = {}): Promise<Buffer[]> {
+    const got = await this.main.readChunksSettled(hashes, signal, o);
+    const again: number[] = [];
+    for (let i = 0; i < got.length; i++) {
+      const g = got[i]!;
+      if (!(g instanceof Error)) continue;
+      if (!this.second || !this.worthSecond(g)) throw g;
+      again.push(i);
+    }
+    if (again.length > 0) {
+      const second = await this.second!.readChunksBatch(again.map((i) => hashes[i]!), signal, o);
+      again.forEach((i, k) => (got[i] = second[k]!));
+      this.fallbacks += again.length;
+    }
+    return got as Buffer[];
   }
 }

@@ -2,7 +2,8 @@
  * Restoring a point that is only in the vault (location 'vault': its
  * short-term copy expired, or it came with a disaster-recovery attach): the
  * chunk source the restore job reads instead of the chunk store. It streams
- * from the vault — one ranged GET per chunk, each decrypted and SHA-256
+ * from the vault — the chunks of one agent request read as a batch, blobs
+ * close together in a pack with one ranged GET, each decrypted and SHA-256
  * checked by the reader, the secondary target read when the primary fails —
  * and serves only chunks the point's own ref list in the vault names (keyed
  * chunk ids), as the chunk store's ref list does for points on disk.
@@ -19,9 +20,6 @@ import { asStrataError } from './vault-input.js';
 import type { RestoreChunkSource } from '../jobs/restore-run.js';
 import type { VaultService } from './vault-service.js';
 
-
-/** Chunks fetched from the vault at once for one request of the agent. */
-const PARALLEL_READS = 8;
 
 /**
  * Whether a point can be restored from its vault (the target given, or auto):
@@ -64,16 +62,9 @@ export async function vaultChunkSource(
       },
     },
     async getStoredMany(hashes: Buffer[]): Promise<ChunkIn[]> {
-      const out: ChunkIn[] = new Array(hashes.length);
-      let next = 0;
-      const worker = async () => {
-        for (let i = next++; i < hashes.length; i = next++) {
-          const data = await wrap(reader.readChunk(hashes[i]!, o.signal));
-          out[i] = { hash: Buffer.from(hashes[i]!), compression: Compression.None, rawSize: data.length, data };
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(PARALLEL_READS, hashes.length) }, worker));
-      return out;
+      // One batch per agent request (a few MiB at most): neighbouring blobs of a pack come with one range GET.
+      const datas = await wrap(reader.readChunksBatch(hashes, o.signal));
+      return datas.map((data, i) => ({ hash: Buffer.from(hashes[i]!), compression: Compression.None, rawSize: data.length, data }));
     },
   };
 }
