@@ -87,10 +87,15 @@ export async function verifyVaultTargets(vaults: VaultService, ref: string, o: V
         tally.report.unreadable = err instanceof Error ? err.message : String(err);
       }
     }
-    // Two targets: an index one holds and the other lacks is damage on the other (its pack was never copied, or was lost).
+    // Two targets: an index one holds and the other lacks is damage on the other (its pack was never copied, or
+    // was lost). An upload running meanwhile writes the secondary first: what is missing is looked for once more.
     if (indexes.size === 2) {
+      const backendOf = new Map(sides);
       for (const [a, b] of [['primary', 'secondary'], ['secondary', 'primary']] as const) {
-        for (const key of indexes.get(b)!) if (!indexes.get(a)!.has(key)) tallies.get(a)!.note({ key, reason: `missing on the ${a}: the ${b} holds it` });
+        for (const key of indexes.get(b)!) {
+          if (indexes.get(a)!.has(key) || (await backendOf.get(a)!.head(key).catch(() => null))) continue;
+          tallies.get(a)!.note({ key, reason: `missing on the ${a}: the ${b} holds it` });
+        }
       }
     }
     const targets: VaultVerifyReport['targets'] = Object.fromEntries([...tallies].map(([t, x]) => [t, x.report]));
@@ -203,7 +208,9 @@ async function raiseDamaged(catalog: Catalog, r: VaultVerifyReport): Promise<voi
   await catalog.raiseAlert({
     key: `vault-damaged:${r.vaultId}`, kind: 'vault-damaged', severity: 'error',
     subject: `Vault '${r.vault}' is damaged`,
-    message: `A verify of vault '${r.vault}' found: ${damageSummary(r).replace(/^vault '[^']*': /, '')}. Restores read the other target where it has a sound copy; run strata vault verify ${r.vault} again after repairing.`,
+    message: `A verify of vault '${r.vault}' found: ${damageSummary(r).replace(/^vault '[^']*': /, '')}.`
+      + (r.targets.secondary ? ' Restores read the other target where it holds a sound copy.' : ' Restores of the points concerned will fail.')
+      + ` Run strata vault verify ${r.vault} again once it is repaired: a clean verify resolves this alert.`,
     details: { vaultId: r.vaultId, vaultName: r.vault, damagedObjects: r.damagedObjects, damaged: r.damaged.slice(0, 10) } as never,
   });
 }

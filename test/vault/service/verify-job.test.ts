@@ -134,10 +134,11 @@ describe('vault verify job', () => {
     expect(s.vaults.activeReaders(vault.id)).toBe(0);
   });
 
-  it('a primary that cannot be read fails the verify saying so, and the secondary is still verified (no damage alert)', async () => {
+  it('a primary that cannot be read fails the verify saying so, and the secondary is still verified (no damage alert); an index lost on one side', async () => {
     const s = await server();
     const primary = localTarget();
-    const { vault } = await s.vaults.createVault({ name: 'grs', target: primary, secondary: localTarget(), passphrase: PASS });
+    const secondaryPath = localTarget().path;
+    const { vault } = await s.vaults.createVault({ name: 'grs', target: primary, secondary: { kind: 'local', path: secondaryPath }, passphrase: PASS });
     const { point } = await backupPoint(s, { n: 20 });
     await s.vaults.uploadPoint(point.id);
     const { verify } = jobsOf(s);
@@ -152,6 +153,15 @@ describe('vault verify job', () => {
     expect((await s.catalog.listAlerts({ state: 'active' })).map((x) => x.key)).not.toContain(`vault-damaged:${vault.id}`);
     renameSync(`${primary.path}.away`, primary.path);
     expect((await verify('grs')).state).toBe('succeeded');
+
+    // An index the primary holds and the secondary lost is damage on the secondary.
+    const b = await LocalFolderBackend.open({ path: secondaryPath });
+    const lostIndex = (await keys(b, 'index/'))[0]!;
+    await b.delete(lostIndex);
+    const lost = await verify('grs');
+    expect(lost.state).toBe('failed');
+    expect((lost.result as any).targets.secondary.damaged).toContainEqual({ key: lostIndex, reason: 'missing on the secondary: the primary holds it' });
+    expect((lost.result as any).targets.primary.damagedObjects).toBe(0);
   });
 
   it('a cancelled verify ends cancelled and releases its read', async () => {
