@@ -59,10 +59,10 @@ async function setUp(retention: OnlinePolicySpec['retention']) {
 }
 
 /** Day 0 uploads at 22:00; days 1-3 the vault is gone (backups at 10:00 and 21:00, uploads fail); day 4 08:00 a backup, 09:00 the vault is back. */
-async function outage(h: Harness, dir: string, m: { sourceId: string; agentId: string }) {
+async function outage(h: Harness, dir: string, m: { sourceId: string; agentId: string }, o: { day0Upload?: boolean } = {}) {
   const p0 = await backup(h, m);
   h.clock.advance(HOUR); // 22:00
-  expect((await uploadJob(h, m)).job).toMatchObject({ state: 'succeeded', pointId: p0.id });
+  if (o.day0Upload !== false) expect((await uploadJob(h, m)).job).toMatchObject({ state: 'succeeded', pointId: p0.id });
   renameSync(dir, `${dir}.away`);
   const slotPoints = [];
   for (let d = 1; d <= 3; d++) {
@@ -136,6 +136,16 @@ describe('upload backlog', () => {
     expect((end.job!.result as unknown as Result).points.map((p) => p.pointId)).toEqual([slotPoints[2]!.id, newest.id]);
   });
 
+  it('a source whose first uploads all failed: once back, the slots from its first attempt on are owed, not the ones before', async () => {
+    const { h, dir, m } = await setUp({ daily: { count: 30 } });
+    const { p0, slotPoints, newest } = await outage(h, dir, m, { day0Upload: false });
+    const end = await uploadJob(h, m);
+    expect(end.job).toMatchObject({ state: 'succeeded' });
+    // Day 0's point had no slot that an upload was due at (the first attempt was day 1's): it stays on disk.
+    expect((end.job!.result as unknown as Result).points.map((p) => p.pointId)).toEqual([...slotPoints.map((p) => p.id), newest.id]);
+    expect(await h.catalog.getVaultPoint(p0.id)).toBeNull();
+  });
+
   it('a missed slot\'s point the online retention would not hold is not sent (daily 2: day 1\'s point is already too old)', async () => {
     const { h, dir, m } = await setUp({ daily: { count: 2 } });
     const { slotPoints, newest } = await outage(h, dir, m);
@@ -157,6 +167,8 @@ describe('planBacklog', () => {
     // Slots 05-01 22:00 .. 05-03 22:00: the 05-01 point stands for the first slot, the 05-02 one (the newest) for the others.
     const r = planBacklog({ points, online: new Map(), spec, since: new Date('2026-04-30T23:00:00Z'), now });
     expect(r.send.map((s) => [s.point.id, s.slot?.toISOString() ?? null])).toEqual([['2026-05-01T10:00:00Z', '2026-05-01T22:00:00.000Z'], ['2026-05-02T10:00:00Z', null]]);
+    // Never an upload attempt: nothing is owed but the newest.
+    expect(planBacklog({ points, online: new Map(), spec, since: null, now }).send.map((s) => s.point.id)).toEqual(['2026-05-02T10:00:00Z']);
     // Already online: not sent again.
     const online = new Map([['2026-05-01T10:00:00Z', { live: true, createdAt: new Date('2026-05-01T10:00:00Z') }]]);
     expect(planBacklog({ points, online, spec, since: new Date('2026-04-30T23:00:00Z'), now }).send.map((s) => s.point.id)).toEqual(['2026-05-02T10:00:00Z']);

@@ -6,7 +6,9 @@
  * After an outage of the vault that spans several online slots, each missed
  * slot is owed the point it would have sent: the newest disk point created at
  * or before that slot. Slots count from the last successful upload of the
- * source (exclusive) to now (inclusive). Points are deduplicated (one point
+ * source (exclusive) to now (inclusive); a source never uploaded counts from
+ * its first upload attempt's slot (inclusive): slots from before it had an
+ * online policy were not missed. Points are deduplicated (one point
  * may stand for several slots when no backup ran between them), points
  * already online are skipped, and so is a point the online retention would
  * not hold once uploaded (the GFS rules evaluated over the source's live
@@ -25,7 +27,7 @@ export interface BacklogInput {
   online: ReadonlyMap<string, { live: boolean; createdAt: Date }>;
   /** Without a policy only the newest point goes. */
   spec: OnlinePolicySpec | null;
-  /** The last successful upload of the source (its start); null: never (slots count from its oldest disk point). */
+  /** Slots after this instant are owed; null: none (only the newest goes). */
   since: Date | null;
   now: Date;
 }
@@ -39,9 +41,8 @@ export function planBacklog(i: BacklogInput): { send: BacklogPoint[]; skipped: B
   if (!newest) return { send: [], skipped: [] };
   const chosen = new Map<string, BacklogPoint>();
   const skipped: BacklogSkip[] = [];
-  if (i.spec) {
-    const from = i.since ?? disk.at(-1)!.createdAt;
-    for (const slot of onlineSlotsBetween(i.spec, from, i.now)) {
+  if (i.spec && i.since) {
+    for (const slot of onlineSlotsBetween(i.spec, i.since, i.now)) {
       const p = disk.find((x) => x.createdAt <= slot);
       if (!p || p === newest || chosen.has(p.id)) continue;
       if (i.online.has(p.id)) continue; // sent already (by the last upload, or a manual one)

@@ -57,8 +57,7 @@ export async function uploadNewestPoint(
     const row = await catalog.getVaultPoint(p.id);
     if (row) online.set(p.id, { live: !row.deletedAt, createdAt: p.createdAt });
   }
-  const [lastOk] = await catalog.listJobs({ dataSourceId: source.id, type: 'upload', state: ['succeeded', 'warning'], limit: 1 });
-  const plan = planBacklog({ points, online, spec: o.spec ?? null, since: lastOk ? (lastOk.startedAt ?? lastOk.createdAt) : null, now });
+  const plan = planBacklog({ points, online, spec: o.spec ?? null, since: await backlogSince(catalog, source.id), now });
   if (!plan.send.length) throw new StrataError('NOTHING_TO_UPLOAD', `data source '${source.name}' has no recovery point on disk to send to the vault yet`);
   progress.bytesTotal = plan.send.reduce((a, x) => a + x.point.bytes, 0);
   progress.filesTotal = plan.send.reduce((a, x) => a + x.point.files, 0);
@@ -91,6 +90,21 @@ export async function uploadNewestPoint(
     chunksSent: newest.chunksSent, chunksSkipped: newest.chunksSkipped, packsSent: newest.packsSent, bytesSent: newest.bytesSent,
     points: sent, skipped: plan.skipped, totalBytesSent: done.bytesSent,
   };
+}
+
+/**
+ * Slots after this are owed a point: the start of the last successful
+ * upload of the source; never one: just before the slot of its first upload
+ * attempt (that slot is owed, earlier ones — before the source had an online
+ * policy — are not); no attempt at all: null.
+ */
+async function backlogSince(catalog: Catalog, dataSourceId: string): Promise<Date | null> {
+  const [lastOk] = await catalog.listJobs({ dataSourceId, type: 'upload', state: ['succeeded', 'warning'], limit: 1 });
+  if (lastOk) return lastOk.startedAt ?? lastOk.createdAt;
+  const first = (await catalog.listJobs({ dataSourceId, type: 'upload', limit: 1000 })).at(-1);
+  if (!first) return null;
+  const slot = typeof first.params.slot === 'string' ? new Date(first.params.slot) : first.createdAt;
+  return new Date((Number.isNaN(slot.getTime()) ? first.createdAt : slot).getTime() - 1);
 }
 
 /**
