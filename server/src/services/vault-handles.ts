@@ -2,7 +2,7 @@
  * The vault service's open vaults: each vault's target(s) opened once (the
  * mirror when there is a secondary), unlocked with the key saved under the
  * data dir, with its known-chunks log; and a per-vault queue so that at most
- * one upload or purge runs on a vault at a time (docs/vault-format.md §9).
+ * one upload, purge or pruning runs on a vault at a time (docs/vault-format.md §9).
  */
 import path from 'node:path';
 import type { Vault as VaultRecord, VaultTarget } from '../catalog/index.js';
@@ -92,7 +92,7 @@ export class VaultHandles {
     this.opened.delete(vaultId);
   }
 
-  /** Run fn after every earlier upload or purge of this vault. */
+  /** Run fn after every earlier upload, purge or pruning of this vault. */
   async locked<T>(vaultId: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.locks.get(vaultId) ?? Promise.resolve();
     const run = prev.then(fn, fn);
