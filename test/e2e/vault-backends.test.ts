@@ -271,9 +271,7 @@ describe.each<Kind>(['local', 'azure', 's3'])('the vault on a %s primary with a 
 
   step('h. attach with a wrong passphrase on a brand-new server exits 3 and adds nothing', async () => {
     // The first server is lost: only the vault's targets and the passphrase remain.
-    await agent.stop();
-    await server.stop();
-    drServer = await startServerProc(path.join(work.name, 'dr-server'), drPg ? { database: drPg.url } : {});
+    [drServer] = await Promise.all([startServerProc(path.join(work.name, 'dr-server'), drPg ? { database: drPg.url } : {}), agent.stop(), server.stop()]);
     const r = await cli(['vault', 'attach', vaultName, ...targetArgs()], { STRATA_VAULT_PASSPHRASE: 'a wrong but long passphrase' }, drServer);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/passphrase/i);
@@ -287,6 +285,7 @@ describe.each<Kind>(['local', 'azure', 's3'])('the vault on a %s primary with a 
     const list = await points(drServer);
     expect(list.map((p) => p.id).sort()).toEqual([p1, p2].sort());
     expect(list.every((p) => p.location === 'vault')).toBe(true);
+    // The lost server's agent came back revoked (its key is unknown): a new one is enrolled.
     drAgent = await enrollAndRun(drServer!, path.join(work.name, 'dr-agent'));
     const to = path.join(work.name, 'restore-i');
     await restoreOk(p1, to, ['--agent', drAgent.name], drServer);
