@@ -20,7 +20,7 @@ import { toSeconds } from './fsops.js';
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
-const { CREATE, isRoot } = workerData;
+const { CREATE, isRoot, shared, slotBytes } = workerData;
 const errOf = (e) => ({ code: e && e.code, message: String(e && e.message) });
 // Creating a file can wait on the file system (directory and journal locks): the creates
 // overlap in libuv's thread pool; what follows on the new descriptor is quick and synchronous.
@@ -35,7 +35,7 @@ function fill(m, fd) {
   const warnings = [];
   let err = null, written = 0;
   try {
-    const data = m.data ? Buffer.from(m.data) : null;
+    const data = m.slot >= 0 ? Buffer.from(shared, m.slot * slotBytes, m.len) : m.data ? Buffer.from(m.data) : null;
     while (data && written < data.length) {
       const n = fs.writeSync(fd, data, written, data.length - written, written);
       if (n <= 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
@@ -71,6 +71,16 @@ export type SmallWrite =
   | { ok: true; written: number; warnings: string[]; syncErr: Error | null };
 
 interface ErrOut { code?: string; message: string }
+
+/**
+ * File bytes go to the worker through slots of one SharedArrayBuffer, reused
+ * once the worker answers, instead of a fresh buffer per file: every fresh
+ * ArrayBuffer counts towards V8's external memory, which is what starts most
+ * of a restore's full garbage collections. A file larger than a slot, or one
+ * sent while every slot is out, gets its own (transferred) buffer as before.
+ */
+const SLOT_BYTES = 256 * 1024;
+const SLOTS = 8;
 interface Reply { id: number; stage?: 'create'; err?: ErrOut | null; syncErr?: ErrOut | null; written?: number; warnings?: string[] }
 
 const toError = (e: ErrOut): Error => Object.assign(new Error(e.message), e.code ? { code: e.code } : {});
@@ -81,23 +91,30 @@ export class SmallFileWorker {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
   private failure: Error | null = null;
+  private readonly shared = new SharedArrayBuffer(SLOT_BYTES * SLOTS);
+  private readonly freeSlots = Array.from({ length: SLOTS }, (_, i) => SLOTS - 1 - i);
 
   constructor(private readonly createFlags: number, private readonly isRoot: boolean) {}
 
   /** Creates `dest` with the bytes of `bufs` and `e`'s owner, mode and times; `fsync`: make it durable before closing. */
   async write(dest: Buffer, bufs: Buffer[], total: number, e: Entry, fsync: boolean): Promise<SmallWrite> {
-    // One copy into memory of its own, handed over (transferred) rather than copied again.
+    // One copy, into a shared slot or into memory of its own that is handed over (transferred), not copied again.
     let data: Uint8Array | null = null;
-    if (total > 0) {
+    const slot = total > 0 && total <= SLOT_BYTES ? this.freeSlots.pop() ?? -1 : -1;
+    if (slot >= 0) {
+      data = new Uint8Array(this.shared, slot * SLOT_BYTES, total);
+    } else if (total > 0) {
       data = new Uint8Array(total);
-      let off = 0;
-      for (const b of bufs) { data.set(b, off); off += b.length; }
     }
+    let off = 0;
+    if (data) for (const b of bufs) { data.set(b, off); off += b.length; }
     const msg = {
-      path: new Uint8Array(dest), data, uid: e.uid, gid: e.gid, mode: e.mode & 0o7777,
+      path: new Uint8Array(dest), slot, len: total, data: slot >= 0 ? null : data, uid: e.uid, gid: e.gid, mode: e.mode & 0o7777,
       time: toSeconds(e.mtimeSec, e.mtimeNsec), fsync,
     };
-    const r = await this.call(msg, data ? [data.buffer as ArrayBuffer] : []);
+    const r = await this.call(msg, data && slot < 0 ? [data.buffer as ArrayBuffer] : []);
+    // The worker answered, so it is done with the slot. (After a failure the slot is not reused: the worker may still be reading it.)
+    if (slot >= 0) this.freeSlots.push(slot);
     if (r.stage === 'create') {
       if (r.err?.code === 'EEXIST') return { ok: false, exists: true };
       return { ok: false, exists: false, err: toError(r.err!), created: false };
@@ -117,7 +134,7 @@ export class SmallFileWorker {
     if (this.worker) return this.worker;
     const w = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { CREATE: this.createFlags, isRoot: this.isRoot },
+      workerData: { CREATE: this.createFlags, isRoot: this.isRoot, shared: this.shared, slotBytes: SLOT_BYTES },
       resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 16 },
     });
     w.on('message', (m: Reply) => {
