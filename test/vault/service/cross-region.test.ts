@@ -184,6 +184,9 @@ describe('strata vault verify (the same server, through the CLI and REST)', () =
     const quick = await okJson<{ job: Job }>(cli(['vault', 'verify', 'grs', '--quick', '--wait', '--json']));
     expect(quick.job).toMatchObject({ state: 'succeeded', params: { readData: false } });
     expect((await cli(['vault', 'verify', 'grs', '--quick', '--read-data'])).code).toBe(2);
+    expect((await cli(['vault', 'verify', 'no-such-vault', '--wait'])).code).toBe(4);
+    await expect(ApiClient.fromOptions({ data: env.STRATA_DATA }).post('/vaults/grs/verify', { readData: 'yes' }))
+      .rejects.toMatchObject({ kind: 'invalid', message: 'readData must be true or false (got "yes")' });
 
     const packsDir = path.join(primary, 'objects', 'packs');
     const fan = fs.readdirSync(packsDir).sort()[0]!;
