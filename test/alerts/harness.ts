@@ -68,8 +68,8 @@ export async function agentWithSource(catalog: Catalog, name = `agent-${++n}`) {
 }
 
 /** A finished job of this type on the source (or a server job when source is null). */
-export async function finishedJob(catalog: Catalog, type: 'backup' | 'restore' | 'gc' | 'verify', source: { id: string; agentId: string } | null, state: 'succeeded' | 'failed', error = 'the agent disconnected') {
-  const job = await catalog.createJob({ type, dataSourceId: source?.id ?? null, agentId: source?.agentId ?? null, state: 'running' });
+export async function finishedJob(catalog: Catalog, type: 'backup' | 'restore' | 'gc' | 'verify', source: { id: string; agentId: string } | null, state: 'succeeded' | 'failed', error = 'the agent disconnected', params?: Record<string, unknown>) {
+  const job = await catalog.createJob({ type, dataSourceId: source?.id ?? null, agentId: source?.agentId ?? null, state: 'running', ...(params ? { params: params as never } : {}) });
   return catalog.finishJob(job.id, state, state === 'failed' ? { errorMessage: error } : {});
 }
 

@@ -78,6 +78,20 @@ describeEngines('alert monitor', (h) => {
     expect(await catalog.listAlerts({ state: 'active' })).toEqual([]);
   });
 
+  it('job-failed: a failed vault verify is resolved by a clean verify of that vault, not by a verify of the chunk store', async () => {
+    const { catalog, clock } = rig;
+    const m = rig.monitor();
+    const bad = await finishedJob(catalog, 'verify', null, 'failed', "vault 'offsite': 1 damaged object", { vault: 'offsite', readData: true });
+    expect((await m.checkNow()).raised.map((a) => a.key)).toEqual([`job-failed:job:${bad.id}`]);
+    clock.advance(MIN);
+    await finishedJob(catalog, 'verify', null, 'succeeded'); // the chunk store's verify
+    await finishedJob(catalog, 'verify', null, 'succeeded', '', { vault: 'other', readData: true });
+    expect((await m.checkNow()).resolved).toEqual([]);
+    clock.advance(MIN);
+    await finishedJob(catalog, 'verify', null, 'succeeded', '', { vault: 'offsite', readData: true });
+    expect((await m.checkNow()).resolved.map((a) => a.key)).toEqual([`job-failed:job:${bad.id}`]);
+  });
+
   it('agent-offline: raised after the threshold, once; resolved when it reconnects or is revoked', async () => {
     const { catalog, clock, online } = rig;
     const m = rig.monitor({ agentOfflineMs: 60 * MIN });
