@@ -47,6 +47,8 @@ export async function finishJob(c: ApiClient, job: Row, o: { wait?: boolean; jso
     out(`${done.type} ${done.state} in ${duration(durationMs ?? 0)}: scanned ${bytes(Number(done.bytesScanned ?? 0))} in ${done.filesScanned ?? 0} files, sent ${bytes(Number(done.bytesSent ?? 0))}, stored ${bytes(Number(done.bytesStored ?? 0))}`);
     const pid = (more as Row).point as Row | null | undefined;
     if (pid) out(`recovery point ${pid.id}`);
+    const from = (done.result as Row | null)?.source;
+    if (done.type === 'restore' && typeof from === 'string') out(`chunks read from ${from === 'disk' ? "the server's disk" : from.replace(/^vault:/, 'the vault (') + ')'}`);
     for (const w of (done.warnings as string[] | undefined) ?? []) out(`warning: ${w}`);
   }
   if (done.state === 'failed' || done.state === 'cancelled') {
