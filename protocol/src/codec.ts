@@ -4,7 +4,7 @@ import { ProtocolError } from './errors.js';
 import { ErrorCode, type Frame, type FrameKind } from './messages.js';
 import { FrameType } from './schema.js';
 import { validateBody } from './validate.js';
-import { encodeChunkBatchFrame, encodeChunkQueryFrame, encodeChunkRequestFrame } from './fast-batch.js';
+import { decodeChunkBatchFrame, encodeChunkBatchFrame, encodeChunkQueryFrame, encodeChunkRequestFrame } from './fast-batch.js';
 
 const DEFAULTS = { longs: Number, enums: Number, bytes: Buffer, defaults: true, arrays: true, oneofs: true } as const;
 
@@ -23,6 +23,11 @@ export function encodeFrame(frame: Frame, alloc?: (n: number) => Buffer): Uint8A
 export function decodeFrame(data: Uint8Array, allowed?: ReadonlySet<FrameKind>): Frame {
   if (data.length > MAX_FRAME_BYTES) {
     throw new ProtocolError(ErrorCode.FrameTooLarge, `frame of ${data.length} bytes exceeds the ${MAX_FRAME_BYTES}-byte limit`);
+  }
+  // The hot frame first: a valid chunk batch is read without protobufjs (fast-batch.ts); anything else goes the generic way.
+  if (!allowed || allowed.has('chunkBatch')) {
+    const batch = decodeChunkBatchFrame(data);
+    if (batch) return { kind: 'chunkBatch', body: batch };
   }
   let obj: Record<string, unknown>;
   try {
