@@ -29,7 +29,9 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Catalog } from '../catalog/index.js';
 import type { Logger } from '../log.js';
-import { listDeletedMarkers, pruneVault as libPruneVault, removeDeletedMarker, withRetry, type PruneProgress, type PruneResult } from '../vault/index.js';
+import {
+  listDeletedMarkers, pruneVault as libPruneVault, removeDeletedMarker, withRetry, writeDeletedMarker, type PruneProgress, type PruneResult,
+} from '../vault/index.js';
 import type { OpenVault } from './vault-handles.js';
 import { MirroredBackend } from './vault-mirror.js';
 
@@ -79,6 +81,32 @@ const PENDING = 'prune.pending';
 /** A point left the vault outside a pruning (purge): its packs are owed a pruning, whatever happens next. */
 export async function notePruneOwed(stateDir: string, now: Date): Promise<void> {
   await fsp.writeFile(path.join(stateDir, PENDING), `${now.toISOString()}\n`);
+}
+
+/**
+ * Brings the vault's markers in line with the catalog for the points the
+ * catalog holds in this vault: a soft-deleted row gets its marker (an
+ * undelete that died after removing it, or a point deleted before markers
+ * existed), a live row loses a stray one (a delete that died before the
+ * catalog step). The caller holds the service's marker lock, so no delete or
+ * undelete is half done meanwhile. Markers of points the catalog does not
+ * hold are the pruning's business.
+ */
+export async function reconcileMarkers(catalog: Catalog, h: OpenVault, signal?: AbortSignal): Promise<{ written: number; removed: number }> {
+  const rows = await catalog.listVaultPoints({ vaultId: h.record.id, state: 'all' });
+  const present = new Set((await h.vault.list('deleted/', signal)).map((x) => x.key.slice('deleted/'.length)));
+  let written = 0;
+  let removed = 0;
+  for (const r of rows) {
+    if (r.deletedAt && !present.has(r.pointId)) {
+      await writeDeletedMarker(h.vault, { pointId: r.pointId, deletedAt: r.deletedAt, purgeAfter: r.purgeAfter ?? r.deletedAt, reason: 'admin' }, signal);
+      written++;
+    } else if (!r.deletedAt && present.has(r.pointId)) {
+      await removeDeletedMarker(h.vault, r.pointId, signal);
+      removed++;
+    }
+  }
+  return { written, removed };
 }
 
 export async function pruneOpenVault(c: PruneContext, o: VaultPruneOptions): Promise<VaultPruneResult> {

@@ -36,7 +36,7 @@ import { importVaultPoints, type ImportSummary } from './vault-import.js';
 import { asStrataError, checkImmutable, checkPassphraseInput, checkSoftDeleteDays, oneShotStripped, type VaultInput } from './vault-input.js';
 import { MirroredBackend, type MirrorOptions } from './vault-mirror.js';
 import { checkOnlineRetentionAllowed, RetentionRefusedError, VaultImmutableError } from './vault-protection.js';
-import { notePruneOwed, pruneOpenVault, type VaultPruneOptions, type VaultPruneResult } from './vault-pruning.js';
+import { notePruneOwed, pruneOpenVault, reconcileMarkers, type VaultPruneOptions, type VaultPruneResult } from './vault-pruning.js';
 import { FallbackReader } from './vault-read.js';
 import { checkVaultName, parseRedundancy, parseTarget } from './vault-targets.js';
 
@@ -90,6 +90,12 @@ export interface OnlineRetentionDecision { pointId: string; createdAt: Date; kee
 
 export class VaultService {
   private readonly handles: VaultHandles;
+  /**
+   * Per vault: a soft delete or undelete (marker, then catalog) and the
+   * marker reconciliation of a pruning never interleave. Separate from the
+   * upload queue, so a delete never waits for an upload.
+   */
+  private readonly markers = new KeyedMutex();
   private readonly catalog: Catalog;
   private readonly clock: { now(): Date };
 
@@ -328,10 +334,12 @@ export class VaultService {
       // here (the delete reported failure and can be rerun) with a marker that a disaster-recovery attach would
       // read as deleted — undeletable there. The other order could leave a deleted point that an attach revives.
       const h = await this.open(rec.id);
-      await writeDeletedMarker(h.vault, { pointId, deletedAt: now, purgeAfter, reason: o.reason ?? 'admin' }).catch((err: unknown) => {
-        throw asStrataError(err);
+      return this.markers.locked(rec.id, async () => {
+        await writeDeletedMarker(h.vault, { pointId, deletedAt: now, purgeAfter, reason: o.reason ?? 'admin' }).catch((err: unknown) => {
+          throw asStrataError(err);
+        });
+        return { ...(await this.catalog.softDeleteVaultPoint(pointId, purgeAfter, now))!, purged: false };
       });
-      return { ...(await this.catalog.softDeleteVaultPoint(pointId, purgeAfter, now))!, purged: false };
     }
     await this.handles.locked(rec.id, () => this.purgeOne(rec, pointId));
     return { ...row, purged: true };
@@ -381,10 +389,12 @@ export class VaultService {
     // catalog says live. The other order could leave a live point whose stale marker makes a later
     // disaster-recovery attach import it as deleted and, past purgeAfter, purge it.
     const h = await this.open(row.vaultId);
-    await removeDeletedMarker(h.vault, pointId).catch((err: unknown) => {
-      throw asStrataError(err);
+    return this.markers.locked(row.vaultId, async () => {
+      await removeDeletedMarker(h.vault, pointId).catch((err: unknown) => {
+        throw asStrataError(err);
+      });
+      return (await this.catalog.undeleteVaultPoint(pointId))!;
     });
-    return (await this.catalog.undeleteVaultPoint(pointId))!;
   }
 
   private readonly readers = new Map<string, number>();
@@ -488,16 +498,19 @@ export class VaultService {
    * While restores or verifies read the vault, packs are left alone
    * (`postponed`).
    */
-  async pruneVault(ref: string, o: VaultPruneOptions & { now?: Date } = {}): Promise<VaultPruneResult> {
+  async pruneVault(ref: string, o: VaultPruneOptions & { now?: Date } = {}): Promise<VaultPruneResult & { markersWritten: number; markersRemoved: number }> {
     const rec = await this.get(ref);
     return this.handles.locked(rec.id, async () => {
       const h = await this.open(rec.id);
       try {
-        return await pruneOpenVault({
+        // Markers follow the catalog first (a crashed delete or undelete, points deleted before markers existed).
+        const fixed = await this.markers.locked(rec.id, () => reconcileMarkers(this.catalog, h, o.signal));
+        if (fixed.written + fixed.removed) this.o.log?.info({ vault: rec.name, ...fixed }, 'soft-delete markers brought in line with the catalog');
+        return { ...(await pruneOpenVault({
           catalog: this.catalog, h, stateDir: this.stateDir(rec.id), now: o.now ?? this.clock.now(),
           readers: () => this.activeReaders(rec.id), withoutReaders: (fn) => this.withoutReaders(rec.id, fn),
           packSize: this.o.upload?.packSize, log: this.o.log,
-        }, o);
+        }, o)), markersWritten: fixed.written, markersRemoved: fixed.removed };
       } catch (err) {
         throw asStrataError(err);
       }
@@ -581,6 +594,23 @@ export function sharedVaultService(o: VaultServiceOptions): VaultService {
   let s = byDir.get(key);
   if (!s) byDir.set(key, (s = new VaultService(o)));
   return s;
+}
+
+/** Runs functions one at a time per key, in call order. */
+class KeyedMutex {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  async locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.tails.get(key) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.tails.set(key, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    }
+  }
 }
 
 function zero(): UploadProgress {

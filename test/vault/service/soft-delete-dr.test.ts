@@ -4,10 +4,12 @@
  * back soft-deleted — not live — after an attach on a brand-new server 2,
  * with its purge time, and can be undeleted there (its marker goes); an
  * undeleted point has no marker; a point whose purge time passed is purged
- * by server 2's next daily run, never revived.
+ * by server 2's next daily run, never revived. A pruning repairs markers
+ * that disagree with the catalog (a delete or undelete that died halfway).
  */
 import { describe, expect, it } from 'vitest';
 import { LocalFolderBackend } from '../../../server/src/vault/backends/index.js';
+import { readDeletedMarker, writeDeletedMarker } from '../../../server/src/vault/index.js';
 import { backupPoint, DAY, localTarget, PASS, server } from './helpers.js';
 
 describe('soft delete survives a disaster-recovery attach', () => {
@@ -61,6 +63,28 @@ describe('soft delete survives a disaster-recovery attach', () => {
     expect((await b.vaults.listPoints('dr')).map((p) => p.pointId).sort()).toEqual([deleted.point.id, undeleted.point.id].sort());
     const reader = await b.vaults.reader('dr');
     for (const [hex, raw] of [...deleted.raws, ...undeleted.raws]) expect((await reader.readChunk(Buffer.from(hex, 'hex'))).equals(raw)).toBe(true);
+  });
+
+  it('a pruning brings markers in line with the catalog: a stray marker of a live point goes, a deleted point without one gets it', async () => {
+    const s = await server();
+    const target = localTarget();
+    await s.vaults.createVault({ name: 'offsite', target, passphrase: PASS, softDeleteDays: 14 });
+    const live = await backupPoint(s, { n: 4, source: 'docs' });
+    const old = await backupPoint(s, { n: 4, source: 'mail' });
+    for (const p of [live, old]) await s.vaults.uploadPoint(p.point.id);
+    const { vault } = await s.vaults.open('offsite');
+    // A delete that died after its marker, before the catalog step:
+    await writeDeletedMarker(vault, { pointId: live.point.id, deletedAt: s.clock.now(), purgeAfter: new Date(s.clock.now().getTime() + DAY), reason: 'admin' });
+    // A point soft-deleted in the catalog alone (before markers existed, or an undelete that died after the marker went):
+    const purgeAfter = new Date(s.clock.now().getTime() + 14 * DAY);
+    await s.catalog.softDeleteVaultPoint(old.point.id, purgeAfter, s.clock.now());
+    const r = await s.vaults.pruneVault('offsite');
+    expect(r).toMatchObject({ markersWritten: 1, markersRemoved: 1, pointIds: [] });
+    const b = await LocalFolderBackend.open({ path: target.path });
+    expect(await b.head(`deleted/${live.point.id}`)).toBeNull();
+    expect(await readDeletedMarker(vault, old.point.id)).toMatchObject({ purgeAfter, deletedAt: s.clock.now() });
+    // Nothing left to fix.
+    expect(await s.vaults.pruneVault('offsite')).toMatchObject({ markersWritten: 0, markersRemoved: 0 });
   });
 
   it('a delete is refused while the vault cannot take the marker; the point stays live', async () => {
