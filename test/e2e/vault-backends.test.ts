@@ -198,7 +198,7 @@ describe.each<Kind>(['local', 'azure', 's3'])('the vault on a %s primary with a 
     await new Promise((r) => server.proc.once('exit', r));
     // 2 MiB/s held: never more than the rate allows since the upload started, plus the one object a burst may be.
     expect(atKill.bytesSent).toBeLessThanOrEqual(2 * MiB * ((Date.now() - started) / 1000) + 2.5 * MiB);
-    expect(atKill.bytesSent).toBeLessThan(NEW_BYTES * 0.7);
+    expect(atKill.bytesSent).toBeLessThan(NEW_BYTES * 0.85); // well before the end, even if a poll came late on a loaded machine
 
     server = await startMain();
     const dead = await api().get<Job>(`/jobs/${job.id}`);

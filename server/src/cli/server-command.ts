@@ -68,6 +68,7 @@ export function serverCommand(program: Command) {
         ...(vaultBandwidth ? { vaultBandwidth } : {}), ...(vaultPackSize ? { vaultPackSize } : {}),
       });
       log.info({ url: srv.url, agents: srv.agentUrl, catalog: o.database ? 'postgresql' : 'sqlite' }, 'Strata server listening');
+      if (vaultBandwidth) log.info({ ...vaultBandwidth, timeZone: srv.timeZone }, 'vault upload bandwidth limited (bytes/s; null = unlimited)');
       process.stdout.write(`Strata server listening on ${srv.url} (agents connect to ${srv.agentUrl})\n`);
       process.stdout.write(`Admin credential: ${srv.adminTokenFile}\n`);
       if (srv.certFingerprint) process.stdout.write(`TLS certificate SHA-256: ${srv.certFingerprint}\n`);
