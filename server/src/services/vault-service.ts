@@ -332,7 +332,8 @@ export class VaultService {
       const purgeAfter = new Date(now.getTime() + rec.softDeleteDays * 86_400_000);
       // The vault's marker first (both targets), then the catalog: a crash in between leaves the point live
       // here (the delete reported failure and can be rerun) with a marker that a disaster-recovery attach would
-      // read as deleted — undeletable there. The other order could leave a deleted point that an attach revives.
+      // read as deleted — undeletable there — until the next pruning removes the stray marker (reconcileMarkers).
+      // The other order could leave a deleted point that an attach revives.
       const h = await this.open(rec.id);
       return this.markers.locked(rec.id, async () => {
         await writeDeletedMarker(h.vault, { pointId, deletedAt: now, purgeAfter, reason: o.reason ?? 'admin' }).catch((err: unknown) => {
