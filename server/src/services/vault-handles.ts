@@ -9,6 +9,7 @@ import type { Vault as VaultRecord, VaultTarget } from '../catalog/index.js';
 import type { Logger } from '../log.js';
 import { openAttachedVault, type KnownChunks, type Vault, type VaultOptions } from '../vault/index.js';
 import { openVaultBackend, type VaultBackend } from '../vault/backends/index.js';
+import { KeyedMutex } from './keyed-mutex.js';
 import { asStrataError } from './vault-input.js';
 import { MirroredBackend, type MirrorOptions } from './vault-mirror.js';
 import { backendConfig } from './vault-targets.js';
@@ -31,7 +32,7 @@ export interface VaultHandlesOptions {
 
 export class VaultHandles {
   private readonly opened = new Map<string, Promise<OpenVault>>();
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new KeyedMutex();
 
   constructor(private readonly o: VaultHandlesOptions) {}
 
@@ -93,21 +94,13 @@ export class VaultHandles {
   }
 
   /** Run fn after every earlier upload, purge or pruning of this vault. */
-  async locked<T>(vaultId: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(vaultId) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.catch(() => undefined);
-    this.locks.set(vaultId, tail);
-    try {
-      return await run;
-    } finally {
-      if (this.locks.get(vaultId) === tail) this.locks.delete(vaultId);
-    }
+  locked<T>(vaultId: string, fn: () => Promise<T>): Promise<T> {
+    return this.locks.locked(vaultId, fn);
   }
 
   /** Close every open vault (known-chunks files, backend connections), after running uploads. */
   async close(): Promise<void> {
-    await Promise.allSettled([...this.locks.values()]);
+    await this.locks.idle();
     const all = [...this.opened.values()];
     this.opened.clear();
     for (const p of all) {

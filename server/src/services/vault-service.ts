@@ -31,6 +31,7 @@ import {
   type UploadPointOptions, type UploadProgress, type VaultOptions,
 } from '../vault/index.js';
 import { isVaultError, type VaultBackend } from '../vault/backends/index.js';
+import { KeyedMutex } from './keyed-mutex.js';
 import { VaultHandles, type OpenVault } from './vault-handles.js';
 import { importVaultPoints, type ImportSummary } from './vault-import.js';
 import { asStrataError, checkImmutable, checkPassphraseInput, checkSoftDeleteDays, oneShotStripped, type VaultInput } from './vault-input.js';
@@ -595,23 +596,6 @@ export function sharedVaultService(o: VaultServiceOptions): VaultService {
   let s = byDir.get(key);
   if (!s) byDir.set(key, (s = new VaultService(o)));
   return s;
-}
-
-/** Runs functions one at a time per key, in call order. */
-class KeyedMutex {
-  private readonly tails = new Map<string, Promise<unknown>>();
-
-  async locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.tails.get(key) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.catch(() => undefined);
-    this.tails.set(key, tail);
-    try {
-      return await run;
-    } finally {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    }
-  }
 }
 
 function zero(): UploadProgress {
