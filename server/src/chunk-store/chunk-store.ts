@@ -159,6 +159,12 @@ export class ChunkStore {
     return hash.length === HASH_SIZE && this.index.lookup(hash) !== undefined;
   }
 
+  /** Where a chunk sits in the store (pack id, offset), or undefined: lets a reader order its reads. */
+  locate(hash: Buffer): ChunkLocation | undefined {
+    this.checkUsable();
+    return hash.length === HASH_SIZE ? this.index.lookup(hash) : undefined;
+  }
+
   /**
    * Store a chunk after verifying it (decompress, size, SHA-256). Dedup hits
    * store nothing. Not durable until flush(). Calls are serialized.

@@ -35,6 +35,7 @@ import { KeyedMutex } from './keyed-mutex.js';
 import { VaultHandles, type OpenVault } from './vault-handles.js';
 import { importVaultPoints, type ImportSummary } from './vault-import.js';
 import { asStrataError, checkImmutable, checkPassphraseInput, checkSoftDeleteDays, oneShotStripped, type VaultInput } from './vault-input.js';
+import { inStoreOrder } from './vault-upload-order.js';
 import { MirroredBackend, type MirrorOptions } from './vault-mirror.js';
 import { checkOnlineRetentionAllowed, RetentionRefusedError, VaultImmutableError } from './vault-protection.js';
 import { notePruneOwed, pruneOpenVault, reconcileMarkers, type VaultPruneOptions, type VaultPruneResult } from './vault-pruning.js';
@@ -258,7 +259,7 @@ export class VaultService {
         // Writes go to both targets: do not start (nor learn what the vault holds from one alone) while either is down.
         if (h.vault.backend instanceof MirroredBackend) await h.vault.backend.checkBoth();
         r = await libUploadPoint({
-          ...this.o.upload, vault: h.vault, known: h.known, store: this.o.store, refs: refs.iterate(), signal: o.signal, onProgress: o.onProgress,
+          ...this.o.upload, vault: h.vault, known: h.known, store: this.o.store, refs: inStoreOrder(this.o.store, refs.iterate()), signal: o.signal, onProgress: o.onProgress,
           point: {
             id: point.id, dataSourceId: point.dataSourceId, agentId: point.agentId, createdAt: point.createdAt, root: point.root,
             files: point.files, dirs: point.dirs, bytes: point.bytes, parentPointId: point.parentPointId,

@@ -106,6 +106,27 @@ export function vaultRoutes(r: Router, ctx: ApiContext) {
     c.status = 202;
     c.body = await startVaultVerify({ jobs: ctx.jobs, vaults: svc(), catalog: ctx.catalog }, c.params.id!, { readData: b.readData !== false });
   });
+  // Prune now (the daily GC job does it on its own): a 'prune' job that reclaims packs of removed points.
+  r.post('/vaults/:id/prune', async (c) => {
+    const b = body(c);
+    const below = b.rewriteBelow;
+    if (below !== undefined && (typeof below !== 'number' || !(below >= 0 && below <= 1))) throw invalid(`rewriteBelow must be a share between 0 and 1 (got ${JSON.stringify(below)})`);
+    const vaults = svc();
+    const rec = await vaults.get(c.params.id!);
+    c.status = 202;
+    c.body = await ctx.jobs.startServerJob('prune', { vault: rec.name, rewriteBelow: below ?? 0.5 }, async (progress, signal) => {
+      const r = await vaults.pruneVault(rec.id, {
+        rewriteBelow: below as number | undefined, signal,
+        onProgress: (p) => {
+          progress.currentPath = p.phase;
+          progress.filesChanged = p.packsDeleted + p.packsRewritten;
+          progress.bytesStored = p.bytesRewritten;
+        },
+      });
+      const warnings = r.postponed ? [`pack work postponed: ${r.reason ?? 'a restore or verify is reading the vault'}; the next run does it`] : [];
+      return { state: warnings.length ? 'warning' : 'succeeded', warnings, result: { ...r } };
+    });
+  });
   r.delete('/vault-points/:point', async (c) => {
     c.body = await svc().deletePoint(c.params.point!);
   });
