@@ -12,6 +12,12 @@ import { ok, okJson, startServerProc, strataCli, type ServerProc } from '../../h
 import { backupPoint, localTarget, PASS, server, tempDir } from './helpers.js';
 
 let work: string;
+/** Bytes of the files under a folder. */
+function duBytes(dir: string): number {
+  let n = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) n += fs.statSync(path.join(e.parentPath, e.name)).size;
+  return n;
+}
 let srv: ServerProc;
 let passFile: string;
 const cli = (args: string[], env: Record<string, string> = {}) => strataCli(args, { ...srv.env, ...env });
@@ -81,5 +87,21 @@ describe('strata vault', () => {
     expect(await ok(cli(['vault', 'undelete-point', a.point.id]))).toMatch(/undeleted/);
     expect(await okJson<unknown[]>(cli(['vault', 'points', 'dr', '--json']))).toHaveLength(2);
     expect((await cli(['vault', 'undelete-point', a.point.id])).code).toBe(2); // not deleted: 409
+
+    // Prune now: with soft delete off a delete purges at once; the prune job reclaims the point's own packs' space.
+    await ok(cli(['vault', 'update', 'dr', '--soft-delete-days', '0']));
+    expect(await ok(cli(['vault', 'delete-point', b.point.id]))).toMatch(/purged/);
+    expect((await cli(['vault', 'prune', 'dr', '--rewrite-below', '2'])).code).toBe(2);
+    const sizeBefore = duBytes(target.path);
+    const pruned = await okJson<{ job: { type: string; state: string; params: { vault: string }; result: { packsRewritten: number; packsDeleted: number; bytesFreed: number } } }>(
+      cli(['vault', 'prune', 'dr', '--rewrite-below', '0.99', '--json']));
+    expect(pruned.job).toMatchObject({ type: 'prune', state: 'succeeded', params: { vault: 'dr' } });
+    expect(pruned.job.result.packsRewritten + pruned.job.result.packsDeleted).toBeGreaterThan(0);
+    expect(pruned.job.result.bytesFreed).toBeGreaterThan(0);
+    expect(duBytes(target.path)).toBeLessThan(sizeBefore);
+    expect(await ok(cli(['vault', 'prune', 'dr']))).toMatch(/vault dr pruned: 0 points removed/);
+    // What remains is whole: a verify that reads every blob finds nothing.
+    const v = await okJson<{ job: { state: string } }>(cli(['vault', 'verify', 'dr', '--wait', '--json']));
+    expect(v.job.state).toBe('succeeded');
   });
 });
