@@ -9,6 +9,7 @@ import type { WebSocket } from 'ws';
 import {
   AGENT_SENDS, decodeFrame, encodeFrame, ErrorCode, FrameBufferPool, MAX_FRAME_BYTES, ProtocolError, type Frame,
 } from '@strata/protocol';
+import { StrataError } from '../errors.js';
 import type { Logger } from '../log.js';
 
 const MAX_QUEUED_FRAMES = 16;
@@ -59,7 +60,9 @@ export class AgentConnection {
   onFrame(handler: FrameHandler) { this.handler = handler; }
 
   send(frame: Frame): Promise<void> {
-    if (!this.isOpen) return Promise.reject(new Error('connection closed'));
+    // A send that cannot reach the agent says so, whatever the socket's own words (EPIPE, ECONNRESET):
+    // the job it belonged to failed because the agent went away, and a retry may succeed.
+    if (!this.isOpen) return Promise.reject(new StrataError('AGENT_DISCONNECTED', 'agent disconnected (connection closed)', 'transient'));
     let release = (): void => {};
     const data = encodeFrame(frame, (n) => {
       const t = this.frames.take(n);
@@ -68,7 +71,7 @@ export class AgentConnection {
     });
     return new Promise((resolve, reject) => this.ws.send(data, { binary: true }, (err) => {
       release();
-      if (err) reject(err); else resolve();
+      if (err) reject(new StrataError('AGENT_DISCONNECTED', `agent disconnected (${err.message})`, 'transient')); else resolve();
     }));
   }
 
