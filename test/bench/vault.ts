@@ -127,8 +127,8 @@ async function restoreFromVault(session: StrataSession, vault: BenchVault, point
   const targetCpuS = cpuDelta(vault.cpuS(), cpu0.target);
   const sample = session.sample(wallS, out.job);
   const [vaultBytes, storeBytes] = [await vault.bytes(), await session.storeBytes()];
-  // The vault reader fetches each chunk with its own ranged GET (services/vault-restore.ts), so the request rate is the figure that bounds it.
-  const gets = chunks ? `, ${chunks} chunks = ranged GETs, ${(chunks / restoreS).toFixed(0)} per s` : '';
+  // The vault reader reads each agent request as one batch (neighbouring blobs of a pack in one ranged GET, services/vault-restore.ts).
+  const gets = chunks ? `, ${chunks} chunks, ${(chunks / restoreS).toFixed(0)} per s (read in batches: neighbouring blobs of a pack share one ranged GET)` : '';
   log(`${wallS.toFixed(2)} s (restore ${restoreS.toFixed(2)} s + sync ${flush.wallS.toFixed(2)} s) of ${mb(point.bytes)}${gets} (${sample.detail}${targetCpuNote(targetCpuS)})`);
   const restored = await manifest(join(target, source.replace(/^\/+/, ''))).catch((e: Error) => new Map([['<restore root>', e.message]]));
   const diffs = compareManifests(expected, restored);
