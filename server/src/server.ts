@@ -18,7 +18,8 @@ import { log as defaultLog, type Logger } from './log.js';
 import { parseTimeZone } from './retention/index.js';
 import { startProtection, systemClock, TestClock, type Clock, type JobQueue, type Protection, type ProtectionService, type QueueOptions, type Scheduler } from './scheduler/index.js';
 import { adminTokenPath, loadOrCreateAdminToken } from './services/admin-credential.js';
-import { bandwidthLimit, type VaultBandwidth } from './services/vault-bandwidth.js';
+import type { VaultBandwidth } from './services/vault-bandwidth.js';
+import { workHoursLimit } from './vault/index.js';
 import { sharedVaultService, type VaultService } from './services/vault-service.js';
 import { loadOrCreateTls } from './tls.js';
 import { writeFileDurable } from './util/durable.js';
@@ -114,7 +115,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const gateway = new AgentGateway(catalog, log);
   // One per data dir (two would both append to a vault's known-chunks log).
   const retry = opts.vaultRetry ?? (opts.testHooks ? { attempts: 3, baseDelayMs: 100, maxDelayMs: 100 } : undefined);
-  const upload = { ...(retry ? { retry } : {}), ...(opts.vaultBandwidth ? { limitFor: bandwidthLimit(opts.vaultBandwidth, timeZone) } : {}), ...(opts.vaultPackSize ? { packSize: opts.vaultPackSize } : {}) };
+  const upload = { ...(retry ? { retry } : {}), ...(opts.vaultBandwidth ? { limitFor: workHoursLimit({ ...opts.vaultBandwidth, timeZone }) } : {}), ...(opts.vaultPackSize ? { packSize: opts.vaultPackSize } : {}) };
   const vaults = sharedVaultService({ catalog, store, dataDir, timeZone, log, clock, ...(retry ? { vaultOptions: { retry } } : {}), upload });
   const jobs = new JobService(catalog, store, gateway, log, clock, vaults);
   await catalog.failInterruptedJobs?.('the server stopped while the job ran');

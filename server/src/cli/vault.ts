@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { StrataError } from '../errors.js';
 import { ApiClient, type ClientOptions } from './client.js';
 import { bytes, table } from './format.js';
-import { finishJob, waitForJob } from './wait.js';
+import { finishJob } from './wait.js';
 
 type Row = Record<string, unknown>;
 const out = (s: string) => process.stdout.write(s + '\n');
@@ -226,12 +226,10 @@ export function vaultCommands(program: Command) {
     .action(async (ref: string, o: { rewriteBelow?: string; json?: boolean }) => {
       const c = api();
       const b = o.rewriteBelow !== undefined ? { rewriteBelow: Number(o.rewriteBelow) } : {};
-      const job = await c.post<Row>(`/vaults/${seg(ref)}/prune`, b);
-      if (o.json) { await finishJob(c, job, { wait: true, json: true }); return; }
-      const done = await waitForJob(c, String(job.id));
-      const r = (done.result ?? {}) as Row;
-      if (done.state === 'failed' || done.state === 'cancelled') throw new StrataError('JOB_' + String(done.state).toUpperCase(), `job ${done.id} ${done.state}: ${done.errorMessage ?? ''}`);
-      out(`vault ${ref} pruned: ${(r.pointIds as unknown[] | undefined)?.length ?? 0} points removed, ${r.packsDeleted ?? 0} packs deleted, ${r.packsRewritten ?? 0} rewritten, ${bytes(Number(r.bytesFreed ?? 0))} freed${r.postponed ? ' (pack work postponed: a restore or verify is reading the vault)' : ''}`);
+      await finishJob(c, await c.post<Row>(`/vaults/${seg(ref)}/prune`, b), { wait: true, json: o.json }, undefined, (done) => {
+        const r = (done.result ?? {}) as Row;
+        return `vault ${ref} pruned: ${(r.pointIds as unknown[] | undefined)?.length ?? 0} points removed, ${r.packsDeleted ?? 0} packs deleted, ${r.packsRewritten ?? 0} rewritten, ${bytes(Number(r.bytesFreed ?? 0))} freed${r.postponed ? ' (pack work postponed: a restore or verify is reading the vault)' : ''}`;
+      });
     });
 
   vault.command('verify <vault>').description('a verify job: re-read every index, pack and point on each target (primary and secondary separately)')

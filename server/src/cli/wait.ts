@@ -33,7 +33,11 @@ export async function waitForJob(api: ApiClient, jobId: string, opts: { quiet?: 
  * A job just started: print its id (or {job} with --json), or with --wait
  * follow it to its end, print the outcome, and fail on a failed job.
  */
-export async function finishJob(c: ApiClient, job: Row, o: { wait?: boolean; json?: boolean }, extra?: (j: Row) => Promise<Row>) {
+export async function finishJob(
+  c: ApiClient, job: Row, o: { wait?: boolean; json?: boolean }, extra?: (j: Row) => Promise<Row>,
+  /** The text line for a job whose counters say little (prune of a vault): replaces the generic one. */
+  summary?: (j: Row) => string,
+) {
   if (!o.wait) {
     if (o.json) out(JSON.stringify({ job }, null, 2));
     else out(String(job.id));
@@ -43,6 +47,7 @@ export async function finishJob(c: ApiClient, job: Row, o: { wait?: boolean; jso
   const more = extra && (done.state === 'succeeded' || done.state === 'warning') ? await extra(done) : {};
   const durationMs = (done.result as Row | null)?.durationMs as number | undefined;
   if (o.json) out(JSON.stringify({ job: { ...done, durationMs }, ...more }, null, 2));
+  else if (summary && done.state !== 'failed' && done.state !== 'cancelled') out(summary(done));
   else {
     out(`${done.type} ${done.state} in ${duration(durationMs ?? 0)}: scanned ${bytes(Number(done.bytesScanned ?? 0))} in ${done.filesScanned ?? 0} files, sent ${bytes(Number(done.bytesSent ?? 0))}, stored ${bytes(Number(done.bytesStored ?? 0))}`);
     const pid = (more as Row).point as Row | null | undefined;

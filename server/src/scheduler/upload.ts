@@ -15,6 +15,7 @@ import { StrataError } from '../errors.js';
 import type { LiveProgress } from '../jobs/progress.js';
 import type { OnlinePolicySpec } from '../retention/index.js';
 import type { VaultService } from '../services/vault-service.js';
+import type { UploadProgress } from '../vault/index.js';
 import { planBacklog, type BacklogSkip } from './backlog.js';
 
 export interface PointSent {
@@ -66,15 +67,7 @@ export async function uploadNewestPoint(
   let last: Awaited<ReturnType<VaultService['uploadPoint']>> | undefined;
   for (const { point, slot } of plan.send) {
     signal.throwIfAborted();
-    const r = await vaults.uploadPoint(point.id, {
-      vault: vaultId, signal,
-      // Chunks seen go where verify counts chunks checked; bytes as sent (compressed, encrypted) and as read.
-      onProgress: (p) => {
-        progress.filesScanned = done.chunks + p.chunksSeen;
-        progress.bytesSent = done.bytesSent + p.bytesSent;
-        progress.bytesScanned = done.raw + p.rawBytesSent;
-      },
-    });
+    const r = await vaults.uploadPoint(point.id, { vault: vaultId, signal, onProgress: uploadProgressInto(progress, { ...done }) });
     done.chunks += r.chunksSeen;
     done.bytesSent += r.bytesSent;
     done.raw += r.rawBytesSent;
@@ -89,6 +82,19 @@ export async function uploadNewestPoint(
     pointId: newest.pointId, vaultId: last!.vaultId, vaultName: last!.vaultName, alreadyInVault: newest.alreadyInVault, chunks: newest.chunks,
     chunksSent: newest.chunksSent, chunksSkipped: newest.chunksSkipped, packsSent: newest.packsSent, bytesSent: newest.bytesSent,
     points: sent, skipped: plan.skipped, totalBytesSent: done.bytesSent,
+  };
+}
+
+/**
+ * An upload's progress in a job's counters: chunks seen where verify counts
+ * chunks checked; bytes as sent (compressed, encrypted) and as read. `base`
+ * holds what earlier points of the same job already added.
+ */
+export function uploadProgressInto(progress: LiveProgress, base = { chunks: 0, bytesSent: 0, raw: 0 }): (p: UploadProgress) => void {
+  return (p) => {
+    progress.filesScanned = base.chunks + p.chunksSeen;
+    progress.bytesSent = base.bytesSent + p.bytesSent;
+    progress.bytesScanned = base.raw + p.rawBytesSent;
   };
 }
 

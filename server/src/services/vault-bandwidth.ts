@@ -1,13 +1,11 @@
 /**
  * The admin's upload bandwidth limits for the vault tier, as MARS has them:
  * one rate during work hours on work days, another outside them, server-wide,
- * read in the server's time zone (not the process's: the server may run in
- * UTC while its admins think in Europe/Paris). The result is the vault
- * library's `LimitFor`, which the uploader's throttle asks before each PUT.
+ * read in the server's time zone. server.ts turns them into the vault
+ * library's `workHoursLimit({...bandwidth, timeZone})`, which the uploader's
+ * throttle asks before each PUT.
  */
-import { DateTime } from 'luxon';
 import { invalid } from '../errors.js';
-import type { LimitFor } from '../vault/transfer.js';
 
 export interface VaultBandwidth {
   /** Bytes per second during work hours; null = unlimited. */
@@ -74,15 +72,6 @@ export function parseBandwidthFlags(o: { vaultBandwidthWork?: string; vaultBandw
   const days = parseWorkDays(o.workDays ?? 'mon-fri');
   if (workHours === null && offHours === null) return undefined;
   return { workHours, offHours, from, to, days };
-}
-
-/** The limit at `now`, with the day and hour read in `timeZone` (an IANA zone). */
-export function bandwidthLimit(b: VaultBandwidth, timeZone: string): LimitFor {
-  return (now) => {
-    const t = DateTime.fromJSDate(now, { zone: timeZone });
-    const day = t.weekday % 7; // luxon: 1 = Monday … 7 = Sunday
-    return b.days.includes(day) && t.hour >= b.from && t.hour < b.to ? b.workHours : b.offHours;
-  };
 }
 
 /** `--vault-pack-size`: '4M', '16M' (1M to 256M, binary units) → bytes. */

@@ -4,6 +4,7 @@
  * bandwidth throttle whose limit the caller may vary with the time of day.
  * The clock is injected so tests need not wait.
  */
+import { DateTime } from 'luxon';
 import { isVaultError } from './backends/backend.js';
 
 export interface Clock {
@@ -90,10 +91,20 @@ export class Throttle {
   }
 }
 
-/** Limits by hour of the day (local time of `now`): `workHours` between `from` and `to` on weekdays, else `offHours`. */
-export function workHoursLimit(o: { workHours: number | null; offHours: number | null; from?: number; to?: number; days?: number[] }): LimitFor {
+/**
+ * Limits by hour of the day: `workHours` from `from` to `to` (hours) on
+ * `days` (0 = Sunday; default Monday to Friday), else `offHours`. Day and
+ * hour are read in `timeZone` (an IANA zone; default the process's): a
+ * server may run in UTC while its admins' work hours are in Europe/Paris.
+ */
+export function workHoursLimit(o: { workHours: number | null; offHours: number | null; from?: number; to?: number; days?: number[]; timeZone?: string }): LimitFor {
   const from = o.from ?? 8;
   const to = o.to ?? 18;
   const days = o.days ?? [1, 2, 3, 4, 5];
-  return (now) => (days.includes(now.getDay()) && now.getHours() >= from && now.getHours() < to ? o.workHours : o.offHours);
+  const zone = o.timeZone ?? 'local';
+  return (now) => {
+    const t = DateTime.fromJSDate(now, { zone });
+    const day = t.weekday % 7; // luxon: 1 = Monday … 7 = Sunday
+    return days.includes(day) && t.hour >= from && t.hour < to ? o.workHours : o.offHours;
+  };
 }

@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { StrataError } from '../../../server/src/errors.js';
-import { bandwidthLimit, parseBandwidthFlags, parsePackSize, parseRate, parseWorkDays, parseWorkHours } from '../../../server/src/services/vault-bandwidth.js';
-import { Throttle, type Clock } from '../../../server/src/vault/transfer.js';
+import { parseBandwidthFlags, parsePackSize, parseRate, parseWorkDays, parseWorkHours } from '../../../server/src/services/vault-bandwidth.js';
+import { Throttle, workHoursLimit, type Clock } from '../../../server/src/vault/transfer.js';
 import { strataCli } from '../../helpers/cli.js';
 
 const K = 1024;
@@ -83,11 +83,11 @@ describe('parseBandwidthFlags', () => {
   });
 });
 
-describe('bandwidthLimit reads the day and hour in the server zone', () => {
+describe('workHoursLimit reads the day and hour in the server zone', () => {
   const b = { workHours: M, offHours: 8 * M, from: 8, to: 18, days: [1, 2, 3, 4, 5] };
 
   it('in UTC', () => {
-    const at = bandwidthLimit(b, 'UTC');
+    const at = workHoursLimit({ ...b, timeZone: 'UTC' });
     expect(at(new Date('2026-06-01T07:59:59Z'))).toBe(8 * M); // Monday, before 08:00
     expect(at(new Date('2026-06-01T08:00:00Z'))).toBe(M);
     expect(at(new Date('2026-06-01T17:59:59Z'))).toBe(M);
@@ -96,7 +96,7 @@ describe('bandwidthLimit reads the day and hour in the server zone', () => {
   });
 
   it('in Asia/Tokyo (UTC+9): Monday 06:00 UTC is 15:00 there, Friday 23:00 UTC is already Saturday', () => {
-    const at = bandwidthLimit(b, 'Asia/Tokyo');
+    const at = workHoursLimit({ ...b, timeZone: 'Asia/Tokyo' });
     expect(at(new Date('2026-06-01T06:00:00Z'))).toBe(M);
     expect(at(new Date('2026-06-01T10:00:00Z'))).toBe(8 * M); // 19:00 in Tokyo
     expect(at(new Date('2026-05-31T23:30:00Z'))).toBe(M); // Monday 08:30 in Tokyo, still Sunday in UTC
@@ -104,7 +104,7 @@ describe('bandwidthLimit reads the day and hour in the server zone', () => {
   });
 
   it('in America/New_York across the DST change (work hours stay 08-18 local)', () => {
-    const at = bandwidthLimit(b, 'America/New_York');
+    const at = workHoursLimit({ ...b, timeZone: 'America/New_York' });
     // Friday 6 March 2026 (EST, UTC-5): 08:00 local = 13:00 UTC.
     expect(at(new Date('2026-03-06T12:59:00Z'))).toBe(8 * M);
     expect(at(new Date('2026-03-06T13:00:00Z'))).toBe(M);
@@ -117,7 +117,7 @@ describe('bandwidthLimit reads the day and hour in the server zone', () => {
     const slept: number[] = [];
     let now = Date.parse('2026-06-06T12:00:00Z'); // Saturday
     const clock: Clock = { now: () => now, sleep: async (ms) => { slept.push(ms); now += ms; } };
-    const t = new Throttle(bandwidthLimit({ ...b, offHours: null }, 'UTC'), clock);
+    const t = new Throttle(workHoursLimit({ ...b, offHours: null, timeZone: 'UTC' }), clock);
     await t.take(4 * M);
     await t.take(4 * M);
     expect(slept).toEqual([]);

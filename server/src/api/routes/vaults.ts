@@ -15,6 +15,7 @@ import type { Vault } from '../../catalog/index.js';
 import { invalid, notFound } from '../../errors.js';
 import { sharedVaultService, type VaultService } from '../../services/vault-service.js';
 import { publicVault } from '../../services/vault-targets.js';
+import { uploadProgressInto } from '../../scheduler/upload.js';
 import { startVaultVerify } from '../../services/vault-verify.js';
 import { body, type ApiContext } from '../context.js';
 
@@ -87,14 +88,7 @@ export function vaultRoutes(r: Router, ctx: ApiContext) {
     c.body = await ctx.jobs.startServerJob('upload', { pointId: point.id, vault: rec.name, manual: true }, async (progress, signal) => {
       progress.bytesTotal = point.bytes;
       progress.filesTotal = point.files;
-      const r = await vaults.uploadPoint(point.id, {
-        vault: rec.id, signal,
-        onProgress: (p) => {
-          progress.filesScanned = p.chunksSeen;
-          progress.bytesSent = p.bytesSent;
-          progress.bytesScanned = p.rawBytesSent;
-        },
-      });
+      const r = await vaults.uploadPoint(point.id, { vault: rec.id, signal, onProgress: uploadProgressInto(progress) });
       const { online: _online, ...result } = r;
       return { pointId: point.id, result: { ...result } };
     }, { dataSourceId: point.dataSourceId, agentId: point.agentId });
