@@ -14,7 +14,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import tmp from 'tmp';
 import { ApiClient } from '../../server/src/cli/client.js';
-import { enrollAndRun, ok, okJson, startServerProc, strataCli, type Daemon, type ServerProc, waitUntil } from '../helpers/cli.js';
+import { ok, okJson, strataCli, type Daemon, type ServerProc, waitUntil } from '../helpers/cli.js';
+import { clockedServerWithSource, jobsEnded } from '../helpers/clocked.js';
 import { createPgDatabase } from '../helpers/pg.js';
 import { compareTrees } from '../helpers/tree.js';
 
@@ -42,11 +43,7 @@ describe.each(engines)('a protection group runs and expires recovery points on i
 
   const until = <T>(what: string, fn: () => Promise<T | undefined>, ms?: number) => waitUntil(what, fn, server, ms);
 
-  /** Waits until `n` backup jobs exist and none is queued or running; returns them, newest first. */
-  const backupsEnded = (n: number) => until(`${n} ended backup jobs`, async () => {
-    const jobs = await api.get<Job[]>(`/jobs?type=backup&limit=1000`);
-    return jobs.length === n && jobs.every((j) => j.state !== 'queued' && j.state !== 'running') ? jobs : undefined;
-  });
+  const backupsEnded = (n: number) => jobsEnded<Job>(api, server, 'backup', n);
 
   const points = () => okJson<Point[]>(cli(['points', 'list', sourceId, '--json']));
 
@@ -59,14 +56,7 @@ describe.each(engines)('a protection group runs and expires recovery points on i
       dropDb = db.drop;
     }
     work = tmp.dirSync({ unsafeCleanup: true, prefix: `strata-e2e-protection-${engine}-` });
-    src = path.join(work.name, 'src');
-    fs.mkdirSync(path.join(src, 'sub'), { recursive: true });
-    for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(src, 'sub', `f${i}.txt`), `file ${i}\n`.repeat(500 + i));
-    server = await startServerProc(path.join(work.name, 'server'), { database, extraArgs: ['--test-hooks', '--time-zone', 'UTC'] });
-    api = ApiClient.fromOptions({ data: server.dataDir });
-    expect((await api.post<{ now: string }>('/test/clock', { set: START })).now).toBe(START);
-    agent = await enrollAndRun(server, path.join(work.name, 'agent'));
-    sourceId = (await okJson<{ id: string }>(cli(['sources', 'add', agent.name, src, '--name', 'docs', '--json']))).id;
+    ({ src, server, api, agent, sourceId } = await clockedServerWithSource(work.name, START, { database }));
   });
 
   afterAll(async () => {

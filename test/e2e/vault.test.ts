@@ -19,7 +19,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import tmp from 'tmp';
 import { ApiClient } from '../../server/src/cli/client.js';
-import { enrollAndRun, ok, okJson, startServerProc, strataCli, type Daemon, type ServerProc, waitUntil } from '../helpers/cli.js';
+import { ok, okJson, strataCli, type Daemon, type ServerProc, waitUntil } from '../helpers/cli.js';
+import { clockedServerWithSource, jobsEnded } from '../helpers/clocked.js';
 import { compareTrees } from '../helpers/tree.js';
 
 const MIN = 60_000;
@@ -44,25 +45,14 @@ describe('a protection group with an online policy uploads to the vault on its o
   const advance = (ms: number) => api.post<{ now: string; queued: Array<{ kind: string; dataSourceId: string }> }>('/test/clock', { advanceMs: ms });
 
   const until = <T>(what: string, fn: () => Promise<T | undefined>, ms?: number) => waitUntil(what, fn, server, ms);
-  /** Waits until `n` jobs of the type exist and none is queued or running; newest first. */
-  const ended = (type: string, n: number) => until(`${n} ended ${type} jobs`, async () => {
-    const jobs = await api.get<Job[]>(`/jobs?type=${type}&limit=1000`);
-    return jobs.length === n && jobs.every((j) => j.state !== 'queued' && j.state !== 'running') ? jobs : undefined;
-  });
+  const ended = (type: string, n: number) => jobsEnded<Job>(api, server, type, n);
   const points = () => okJson<Point[]>(cli(['points', 'list', sourceId, '--json']));
 
   beforeAll(async () => {
     work = tmp.dirSync({ unsafeCleanup: true, prefix: 'strata-e2e-vault-' });
-    src = path.join(work.name, 'src');
     vaultDir = path.join(work.name, 'offsite');
     expected = path.join(work.name, 'expected-day1');
-    fs.mkdirSync(path.join(src, 'sub'), { recursive: true });
-    for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(src, 'sub', `f${i}.txt`), `file ${i}\n`.repeat(500 + i));
-    server = await startServerProc(path.join(work.name, 'server'), { extraArgs: ['--test-hooks', '--time-zone', 'UTC'] });
-    api = ApiClient.fromOptions({ data: server.dataDir });
-    expect((await api.post<{ now: string }>('/test/clock', { set: START })).now).toBe(START);
-    agent = await enrollAndRun(server, path.join(work.name, 'agent'));
-    sourceId = (await okJson<{ id: string }>(cli(['sources', 'add', agent.name, src, '--name', 'docs', '--json']))).id;
+    ({ src, server, api, agent, sourceId } = await clockedServerWithSource(work.name, START));
   });
 
   afterAll(async () => {
