@@ -13,6 +13,7 @@ import { checkPointId } from '../chunk-store/index.js';
 import { isVaultError } from './backends/backend.js';
 import { VaultCorruptError } from './errors.js';
 import { DELETED_FORMAT_NAME, DELETED_FORMAT_VERSION, ObjectType } from './format.js';
+import { recordHead } from './record.js';
 import { withRetry } from './transfer.js';
 import type { Vault } from './vault.js';
 
@@ -36,15 +37,8 @@ export function encodeDeleted(m: DeletedMarker): Buffer {
 
 /** The marker, or the reason the payload is not one. */
 export function decodeDeleted(payload: Buffer, expectId: string): DeletedMarker | string {
-  let j: Record<string, unknown>;
-  try {
-    j = JSON.parse(payload.toString('utf8')) as Record<string, unknown>;
-  } catch {
-    return 'deleted marker is not JSON';
-  }
-  if (j.format !== DELETED_FORMAT_NAME) return 'not a deleted marker';
-  if (j.version !== DELETED_FORMAT_VERSION) return `unsupported deleted marker version ${String(j.version)}`;
-  if (j.id !== expectId) return `deleted marker names ${String(j.id)}, expected ${expectId}`;
+  const j = recordHead(payload, 'deleted marker', DELETED_FORMAT_NAME, DELETED_FORMAT_VERSION, expectId);
+  if (typeof j === 'string') return j;
   const deletedAt = new Date(String(j.deletedAt));
   const purgeAfter = new Date(String(j.purgeAfter));
   if (typeof j.deletedAt !== 'string' || typeof j.purgeAfter !== 'string' || Number.isNaN(deletedAt.getTime()) || Number.isNaN(purgeAfter.getTime())) {

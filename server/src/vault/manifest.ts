@@ -5,6 +5,7 @@
  */
 import { checkPointId } from '../chunk-store/index.js';
 import { CHUNK_ID_BYTES, POINT_FORMAT_NAME, POINT_FORMAT_VERSION } from './format.js';
+import { recordHead } from './record.js';
 
 /** What the caller says about the point being uploaded. */
 export interface VaultPointInput {
@@ -57,15 +58,8 @@ export function encodePoint(p: VaultPoint): Buffer {
 
 /** Decode and check a point payload; returns a reason when it is not a valid point record. */
 export function decodePoint(payload: Buffer, expectId: string): VaultPoint | string {
-  let j: Record<string, unknown>;
-  try {
-    j = JSON.parse(payload.toString('utf8')) as Record<string, unknown>;
-  } catch {
-    return 'point record is not JSON';
-  }
-  if (j.format !== POINT_FORMAT_NAME) return 'not a point record';
-  if (j.version !== POINT_FORMAT_VERSION) return `unsupported point record version ${String(j.version)}`;
-  if (j.id !== expectId) return `point record names ${String(j.id)}, expected ${expectId}`;
+  const j = recordHead(payload, 'point record', POINT_FORMAT_NAME, POINT_FORMAT_VERSION, expectId);
+  if (typeof j === 'string') return j;
   const str = (v: unknown): v is string => typeof v === 'string';
   const num = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
   if (!str(j.dataSourceId) || !str(j.agentId) || !str(j.createdAt) || !str(j.uploadedAt) || !str(j.refsKey)) return 'point record misses a field';
@@ -75,7 +69,7 @@ export function decodePoint(payload: Buffer, expectId: string): VaultPoint | str
   const uploadedAt = new Date(j.uploadedAt);
   if (Number.isNaN(createdAt.getTime()) || Number.isNaN(uploadedAt.getTime())) return 'point record has a bad time';
   return {
-    id: j.id, dataSourceId: j.dataSourceId, agentId: j.agentId, createdAt, uploadedAt,
+    id: expectId, dataSourceId: j.dataSourceId, agentId: j.agentId, createdAt, uploadedAt,
     root: j.root as string[], chunks: j.chunks, refsKey: j.refsKey, files: j.files, dirs: j.dirs, bytes: j.bytes,
     parentPointId: str(j.parentPointId) ? j.parentPointId : null,
     extra: typeof j.extra === 'object' && j.extra !== null ? (j.extra as Record<string, unknown>) : {},
