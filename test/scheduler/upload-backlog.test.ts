@@ -112,6 +112,21 @@ describe('upload backlog', () => {
     expect((again.job!.result as unknown as Result).points).toEqual([expect.objectContaining({ pointId: newest.id, alreadyInVault: true })]);
   });
 
+  it('a manual upload (strata vault upload: one chosen point) does not cancel the scheduled backlog', async () => {
+    const { h, dir, m } = await setUp({ daily: { count: 30 } });
+    const { slotPoints, newest } = await outage(h, dir, m);
+    // The admin backs up the newest point by hand first, as `strata vault upload` does (params.manual).
+    const manual = await h.jobs.startServerJob('upload', { pointId: newest.id, vault: 'offsite', manual: true }, async () => {
+      await h.vaults.uploadPoint(newest.id, { vault: 'offsite' });
+      return { pointId: newest.id };
+    }, { dataSourceId: m.sourceId, agentId: m.agentId });
+    expect((await h.jobs.whenEnded(manual.id)).job).toMatchObject({ state: 'succeeded' });
+    h.clock.advance(HOUR);
+    const end = await uploadJob(h, m);
+    const r = end.job!.result as unknown as Result;
+    expect(r.points.map((p) => p.pointId)).toEqual([...slotPoints.map((p) => p.id), newest.id]);
+  });
+
   it('a job cut off by the vault going away again keeps what it sent recorded; the retry sends only the rest', async () => {
     const { h, dir, m } = await setUp({ daily: { count: 30 } });
     const { slotPoints, newest } = await outage(h, dir, m);

@@ -100,14 +100,16 @@ export function uploadProgressInto(progress: LiveProgress, base = { chunks: 0, b
 
 /**
  * Slots after this are owed a point: the start of the last successful
- * upload of the source; never one: just before the slot of its first upload
+ * scheduled upload of the source; never one: just before the slot of its first upload
  * attempt (that slot is owed, earlier ones — before the source had an online
  * policy — are not); no attempt at all: null.
  */
 async function backlogSince(catalog: Catalog, dataSourceId: string): Promise<Date | null> {
-  const [lastOk] = await catalog.listJobs({ dataSourceId, type: 'upload', state: ['succeeded', 'warning'], limit: 1 });
+  // A manual upload (strata vault upload: one chosen point) owes nothing for the slots before it: only scheduled ones count.
+  const scheduled = (j: { params: Record<string, unknown> }) => j.params?.manual !== true;
+  const lastOk = (await catalog.listJobs({ dataSourceId, type: 'upload', state: ['succeeded', 'warning'], limit: 1000 })).find(scheduled);
   if (lastOk) return lastOk.startedAt ?? lastOk.createdAt;
-  const first = (await catalog.listJobs({ dataSourceId, type: 'upload', limit: 1000 })).at(-1);
+  const first = (await catalog.listJobs({ dataSourceId, type: 'upload', limit: 1000 })).filter(scheduled).at(-1);
   if (!first) return null;
   const slot = typeof first.params.slot === 'string' ? new Date(first.params.slot) : first.createdAt;
   return new Date((Number.isNaN(slot.getTime()) ? first.createdAt : slot).getTime() - 1);
