@@ -3,16 +3,22 @@
  * file), check its crc, that it names the requested hash, decode it to
  * exactly rawSize bytes and compare the SHA-256. If the pack vanished (gc
  * moved the chunk meanwhile) the hash is looked up once more.
+ *
+ * One reader checks less: a restore's batch read (readStoredMany with
+ * check 'record') checks the record (crc, the hash it names, lengths) but
+ * neither decompresses nor hashes the data — the agent decompresses and
+ * SHA-256s every chunk it receives, and that end-to-end check is the one a
+ * restore relies on (docs/storage-format.md §5, rule 8b).
  */
 import { decodeChunk, hex } from './codec.js';
 import { ChunkCorruptError, ChunkNotFoundError, errnoCode, toStoreError } from './errors.js';
-import { HASH_SIZE } from './format.js';
+import { HASH_SIZE, MAX_CHUNK_SIZE } from './format.js';
 import type { ChunkIndex } from './chunk-index.js';
 import type { Layout } from './layout.js';
 import type { PackFiles } from './pack-reader.js';
 import type { PackWriter } from './pack-writer.js';
 import { decodeRecord } from './record.js';
-import type { ChunkLocation } from './types.js';
+import { Compression, type ChunkLocation } from './types.js';
 
 /** Records at most this far apart are read together (the bytes between are read and dropped). */
 const SPAN_GAP = 64 * 1024;
@@ -21,19 +27,41 @@ const SPAN_BYTES = 4 * 1024 * 1024;
 /** Span reads in flight at once. */
 const SPAN_READS = 4;
 
-/** Checks the record bytes `buf` read at `loc` (see ChunkReader.inspect). */
-function checkRecord(hash: Buffer, loc: ChunkLocation, buf: Buffer, storedOnly: boolean): Inspected | string {
+/**
+ * How much a read checks. 'full': the record (crc, named hash, lengths), then
+ * the data decoded to exactly rawSize bytes and its SHA-256 compared — what
+ * every reader gets by default. 'record': the record only, no decompression
+ * and no SHA-256; for a reader whose receiver verifies every chunk's SHA-256
+ * itself (the restore: the agent does).
+ */
+export type ReadCheck = 'full' | 'record';
+
+/** The stored form of a chunk, as read back. */
+export interface Stored { compression: number; rawSize: number; data: Buffer }
+export interface Inspected extends Stored { raw: Buffer }
+
+/** The record checks of 'record': crc, named hash, lengths, a known compression. Returns the record or why it is damaged. */
+function checkRecordOnly(hash: Buffer, loc: ChunkLocation, buf: Buffer): Stored | string {
   if (buf.length < loc.length) return `record truncated (pack ends ${loc.length - buf.length} bytes early)`;
   const rec = decodeRecord(buf, 0);
   if (typeof rec === 'string') return rec;
   if (!rec.hash.equals(hash)) return `record at offset ${loc.offset} holds chunk ${hex(rec.hash)}`;
   if (rec.length !== loc.length) return 'record length differs from the index';
+  if (rec.rawSize > MAX_CHUNK_SIZE) return `raw size ${rec.rawSize} out of range 0..${MAX_CHUNK_SIZE}`;
+  if (rec.compression === Compression.None) {
+    if (rec.data.length !== rec.rawSize) return `raw size ${rec.data.length} differs from declared ${rec.rawSize}`;
+  } else if (rec.compression !== Compression.Zstd) return `unknown compression ${rec.compression}`;
+  return { compression: rec.compression, rawSize: rec.rawSize, data: rec.data };
+}
+
+/** Checks the record bytes `buf` read at `loc` fully (see ChunkReader.inspect). */
+function checkRecord(hash: Buffer, loc: ChunkLocation, buf: Buffer, storedOnly: boolean): Inspected | string {
+  const rec = checkRecordOnly(hash, loc, buf);
+  if (typeof rec === 'string') return rec;
   const raw = decodeChunk(hash, rec.compression, rec.rawSize, rec.data, storedOnly);
   if (typeof raw === 'string') return raw;
   return { compression: rec.compression, rawSize: rec.rawSize, data: rec.data, raw };
 }
-
-export interface Inspected { compression: number; rawSize: number; data: Buffer; raw: Buffer }
 
 export class ChunkReader {
   constructor(
@@ -60,14 +88,16 @@ export class ChunkReader {
   }
 
   /**
-   * The stored forms of many chunks, each verified like read(): records that
-   * lie close together in one pack (as a backup wrote them, and a restore asks
-   * for them) are read with one positioned read of up to SPAN_BYTES instead of
-   * one each. Order is kept. Anything unusual (not indexed, still in a
-   * writer's buffer, pack gone) goes through read() one by one.
+   * The stored forms of many chunks, each checked as `check` says (by default
+   * verified like read()): records that lie close together in one pack (as a
+   * backup wrote them, and a restore asks for them) are read with one
+   * positioned read of up to SPAN_BYTES instead of one each. Order is kept.
+   * Anything unusual (not indexed, still in a writer's buffer, pack gone) and
+   * any record failing its checks goes through read() one by one, which
+   * checks fully and names the damage.
    */
-  async readStoredMany(hashes: Buffer[]): Promise<Inspected[]> {
-    const out = new Array<Inspected>(hashes.length);
+  async readStoredMany(hashes: Buffer[], check: ReadCheck = 'full'): Promise<Stored[]> {
+    const out = new Array<Stored>(hashes.length);
     const single: number[] = [];
     const byPack = new Map<number, { i: number; loc: ChunkLocation }[]>();
     for (let i = 0; i < hashes.length; i++) {
@@ -108,14 +138,18 @@ export class ChunkReader {
         }
         for (const it of sp.items) {
           const at = it.loc.offset - sp.start;
-          const r = checkRecord(hashes[it.i]!, it.loc, buf.subarray(at, Math.min(buf.length, at + it.loc.length)), true);
+          const rec = buf.subarray(at, Math.min(buf.length, at + it.loc.length));
+          const r = check === 'full' ? checkRecord(hashes[it.i]!, it.loc, rec, true) : checkRecordOnly(hashes[it.i]!, it.loc, rec);
           if (typeof r === 'string') single.push(it.i); // read() re-reads it once and reports the damage
           else out[it.i] = r;
         }
       }
     };
     await Promise.all(Array.from({ length: Math.min(SPAN_READS, spans.length) }, reader));
-    for (const i of single) out[i] = await this.read(hashes[i]!, true);
+    for (const i of single) {
+      const r = await this.read(hashes[i]!, true);
+      out[i] = { compression: r.compression, rawSize: r.rawSize, data: r.data };
+    }
     return out;
   }
 

@@ -8,7 +8,7 @@
  */
 import * as path from 'node:path';
 import { ChunkIndex } from './chunk-index.js';
-import { ChunkReader } from './chunk-reader.js';
+import { ChunkReader, type ReadCheck } from './chunk-reader.js';
 import { checkChunkShape, decodeChunk, hex } from './codec.js';
 import { ChunkHashMismatchError, ChunkInvalidError, errnoCode, GcRunningError, StoreClosedError } from './errors.js';
 import { HASH_SIZE, MAX_PACK_TARGET } from './format.js';
@@ -215,10 +215,15 @@ export class ChunkStore {
     return { hash: Buffer.from(hash), compression: r.compression, rawSize: r.rawSize, data: r.data };
   }
 
-  /** The stored forms of many chunks (in order), each verified against its hash; close records are read together. */
-  async getStoredMany(hashes: Buffer[]): Promise<ChunkIn[]> {
+  /**
+   * The stored forms of many chunks (in order); close records are read together.
+   * Each is verified against its hash, unless `check` is 'record': then only
+   * its record is checked (crc, the hash it names, lengths) and the caller's
+   * receiver MUST verify every chunk's SHA-256 (the restore's agent does).
+   */
+  async getStoredMany(hashes: Buffer[], check: ReadCheck = 'full'): Promise<ChunkIn[]> {
     this.checkUsable();
-    const rs = await this.reader.readStoredMany(hashes);
+    const rs = await this.reader.readStoredMany(hashes, check);
     return rs.map((r, i) => ({ hash: Buffer.from(hashes[i]!), compression: r.compression, rawSize: r.rawSize, data: r.data }));
   }
 

@@ -9,7 +9,9 @@
  * Promises:
  *  - every chunk is verified on the way in (SHA-256 of the raw bytes equals
  *    its name) and on the way out; damage is reported as ChunkCorruptError
- *    naming the store, the digest and the pack;
+ *    naming the store, the digest and the pack (a restore's batch read,
+ *    getStoredMany 'record', checks only the record: its agent verifies the
+ *    SHA-256 of every chunk);
  *  - nothing put() is durable before flush() resolves, and everything is
  *    after; a crash loses only unflushed chunks and never damages flushed ones;
  *  - memory does not grow with the number of chunks stored (only with the
@@ -20,6 +22,7 @@
  * Imports nothing above it (only node built-ins, zstd-napi and ../util).
  */
 export { ChunkStore } from './chunk-store.js';
+export type { ReadCheck } from './chunk-reader.js';
 export type { GcRun, RebuildResult } from './chunk-store.js';
 export { RefList, RefLists, checkPointId } from './ref-list.js';
 export { Compression } from './types.js';

@@ -1,8 +1,11 @@
 /**
  * The server side of one restore job: sends the point's root to the agent and
  * serves the chunks it asks for — only chunks the point references (checked
- * against the point's ref list, so a restore cannot read other data), each
- * read back and hash-checked by the store.
+ * against the point's ref list, so a restore cannot read other data). The
+ * chunk store checks each record as it reads it (crc, the hash it names,
+ * lengths) but does not decompress and SHA-256 it: the agent does that for
+ * every chunk it receives, and fails the restore naming a chunk whose bytes
+ * do not match (docs/storage-format.md §5, rule 8b).
  */
 import { ErrorCode, type Chunk, type Frame } from '@strata/protocol';
 import type { ChunkStore } from '../chunk-store/index.js';
@@ -64,8 +67,9 @@ export class RestoreRun extends JobRun<RestoreOutcome> {
         }
         let chunks: Chunk[];
         try {
-          // Records stored close together are read together; each chunk is hash-checked.
-          chunks = await this.d.store.getStoredMany(hashes);
+          // Records stored close together are read together; each record is checked (crc), the
+          // content's SHA-256 by the agent. A damaged record fails here, naming the chunk and the pack.
+          chunks = await this.d.store.getStoredMany(hashes, 'record');
         } catch (e) {
           // A damaged or missing chunk fails this restore with the store's message; the agent stops too.
           return this.failAndTell(e as Error);
