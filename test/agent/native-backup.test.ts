@@ -5,6 +5,7 @@
  * one read block and around it, and multi-block files; with and without the
  * file worker. Under STRATA_AGENT_NATIVE=0 the same checks hold for the JS path.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -41,6 +42,12 @@ describe('backup through the native path', () => {
 
   it('is on unless STRATA_AGENT_NATIVE=0', () => {
     expect(nativeStatus().native).toBe(process.env.STRATA_AGENT_NATIVE !== '0');
+    // The switch, in a fresh process (the choice is made once per process).
+    const status = (env: string | undefined) => JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e',
+      "const m = await import('./agent/src/chunker/native.ts'); console.log(JSON.stringify(m.nativeStatus()))"],
+    { cwd: path.resolve(import.meta.dirname, '../..'), env: { ...process.env, STRATA_AGENT_NATIVE: env } }).toString()) as { native: boolean; reason: string };
+    expect(status('0')).toEqual({ native: false, reason: 'STRATA_AGENT_NATIVE=0' });
+    expect(status('1')).toEqual({ native: true, reason: 'addon loaded' });
   });
 
   for (const fileWorker of [false, true]) {
