@@ -3,6 +3,7 @@ import { showPath } from '../util/bytes.js';
 import type { Warnings } from '../util/warnings.js';
 import type { Limiter } from '../util/limiter.js';
 import type { BlockPool } from '../util/pool.js';
+import type { NativeHasher } from '../chunker/native.js';
 import type { FileWorker } from './file-worker.js';
 import type { ChunkUploader } from './uploader.js';
 import type { TreeCache } from './cache.js';
@@ -17,6 +18,8 @@ export interface RunContext {
   pool: BlockPool;
   /** lstat, small-file reads and chunking/hashing in a worker thread (file-worker.ts); null: all on this thread. */
   worker: FileWorker | null;
+  /** Chunking and hashing in C on libuv's thread pool (chunker/native.ts); null: the addon is off or did not load. */
+  native: NativeHasher | null;
   cache: TreeCache;
   warnings: Warnings;
   signal: AbortSignal | undefined;

@@ -24,6 +24,7 @@
 import type { BigIntStats } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { CHUNKER_V1, GEAR, type ChunkerParams } from '../chunker/index.js';
+import type { BlockCuts, HashStream } from '../chunker/cuts.js';
 
 /*
  * Worker code, run with `eval` so that it loads in every runtime (tsx, vitest,
@@ -147,15 +148,7 @@ parentPort.on('message', (m) => {
 });
 `;
 
-/** The chunks a block completed: their end offsets within the block, and their SHA-256s (32 bytes each, in order). */
-export interface BlockCuts { ends: Int32Array; hashes: Buffer }
-
-export interface HashStream {
-  /** Chunks and hashes the next block of the stream completes. */
-  push(block: Buffer): Promise<BlockCuts>;
-  /** The hash of the stream's last (unfinished) chunk, or null if nothing is pending; ends the stream. */
-  finish(): Promise<Buffer | null>;
-}
+export type { BlockCuts, HashStream } from '../chunker/cuts.js';
 
 export type StatResult = { ok: true; st: BigIntStats } | { ok: false; err: unknown };
 

@@ -6,7 +6,8 @@
 import { constants, type BigIntStats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { EntryType, type Entry } from '@strata/protocol';
-import { Chunker } from '../chunker/index.js';
+import { Chunker, type HashStream } from '../chunker/index.js';
+import { NATIVE_ASYNC_MIN } from '../chunker/native.js';
 import { showPath } from '../util/bytes.js';
 import { checkAborted, errCode } from '../util/errors.js';
 import { sha256 } from '../util/hash.js';
@@ -14,7 +15,7 @@ import { markRacy, statEntry } from './entry.js';
 import { report, type RunContext } from './context.js';
 import { CompressHint } from './uploader.js';
 import type { Block, Region } from '../util/pool.js';
-import type { BlockCuts } from './file-worker.js';
+import type { BlockCuts } from '../chunker/cuts.js';
 
 const IS_ROOT = process.getuid?.() === 0;
 // O_NONBLOCK: a file swapped for a FIFO after lstat must not hang the backup.
@@ -133,16 +134,21 @@ interface Posted { block: Block; buf: Buffer; cuts: Promise<BlockCuts> }
  * Blocks come from the run's pool (ctx.pool); the next block is read ahead
  * only when one is free right away, since waiting for one while this file
  * holds the chunker's unfinished piece could deadlock a small pool.
- * A file of at least one block is chunked and hashed by the worker
- * (ctx.worker) when there is one: block N is hashed there while block N+1 is
- * read and the chunks of block N-1 go to the uploader.
+ * With the native addon (ctx.native), nothing is chunked or hashed on this
+ * thread: a file read whole in its first block is cut and hashed in one call;
+ * a longer one goes through a native stream on libuv's thread pool. Without
+ * it, a file of at least one block is chunked and hashed by the worker
+ * (ctx.worker) when there is one. Either way block N is hashed off this
+ * thread while block N+1 is read and the chunks of block N-1 go to the uploader.
  */
 async function readChunks(ctx: RunContext, fh: FileHandle, st: BigIntStats, hashes: Buffer[], abs: Buffer): Promise<number> {
   const expected = Number(st.size);
   const pool = ctx.pool;
   const chunker = new Chunker();
   const hint = new CompressHint();
-  const stream = ctx.worker && expected >= pool.blockSize ? ctx.worker.open() : null;
+  const native = ctx.native;
+  // The native stream is opened at the first block, once it is known that the file does not fit in it.
+  let stream: HashStream | null = !native && ctx.worker && expected >= pool.blockSize ? ctx.worker.open() : null;
   // Read alongside other files (walker.ts): this one must not wait for a block while holding one.
   const shared = expected < pool.blockSize && st.nlink <= 1n;
   // Asking one byte past the expected size makes the end of a file show as a short read (no extra read).
@@ -197,6 +203,17 @@ async function readChunks(ctx: RunContext, fh: FileHandle, st: BigIntStats, hash
       // A short read of a regular file means end of file.
       const more = r.n === r.region.buf.length;
       const buf = r.region.buf.subarray(0, r.n);
+      if (native && !stream) {
+        if (!more && pos === r.n) {
+          // The whole file is in this block: cut and hash it in one call.
+          held.push(r.region.block);
+          await offerWhole(ctx, buf, r.region.block, r.n < NATIVE_ASYNC_MIN ? native.cutAll(buf) : await native.cutAllAsync(buf), hashes, hint);
+          ctx.counters.bytesScanned += r.n;
+          report(ctx);
+          return pos;
+        }
+        stream = native.open();
+      }
       if (stream) posted.push({ block: r.region.block, buf, cuts: stream.push(buf) });
       if (more) {
         const ahead = pool.tryTake(want(pos));
@@ -235,6 +252,18 @@ async function readChunks(ctx: RunContext, fh: FileHandle, st: BigIntStats, hash
     for (const p of posted) void p.cuts.then(() => p.block.release(), () => p.block.release());
     for (const b of held) b.release();
   }
+}
+
+/** Offers the chunks of a whole file cut in one go (`cuts` covers all of `buf`: the last chunk included). */
+async function offerWhole(ctx: RunContext, buf: Buffer, block: Block, cuts: BlockCuts, hashes: Buffer[], hint: CompressHint): Promise<void> {
+  let start = 0;
+  const { ends, hashes: digests } = cuts;
+  for (let k = 0; k < ends.length; k++) {
+    const end = ends[k]!;
+    await offerHashed(ctx, buf.subarray(start, end), digests.subarray(32 * k, 32 * k + 32), hashes, hint, block);
+    start = end;
+  }
+  if (start !== buf.length) throw new Error(`native chunker cut ${start} of ${buf.length} bytes`);
 }
 
 /** Releases all but the last `keep` (1 or 0) blocks of `held`; returns what is kept. */

@@ -8,7 +8,7 @@ import { TreeCache, cachedTotals } from './cache.js';
 import type { RunContext } from './context.js';
 import { Limiter } from '../util/limiter.js';
 import { BlockPool } from '../util/pool.js';
-import { CHUNKER_V1 } from '../chunker/index.js';
+import { CHUNKER_V1, loadNative } from '../chunker/index.js';
 import { FileWorker } from './file-worker.js';
 import { Warnings } from '../util/warnings.js';
 import { statEntry } from './entry.js';
@@ -47,7 +47,7 @@ export async function runBackup(opts: BackupOptions): Promise<BackupResult> {
   uploader.onFailure = (e) => pool.fail(e); // a reader waiting for a block would otherwise wait forever
   const worker = tuning.fileWorker ? new FileWorker().warm() : null;
   const ctx: RunContext = {
-    tuning, racyWindowMs: opts.tuning?.racyWindowMs ?? RACY_WINDOW_MS, uploader, pool, worker,
+    tuning, racyWindowMs: opts.tuning?.racyWindowMs ?? RACY_WINDOW_MS, uploader, pool, worker, native: loadNative(),
     cache, warnings, signal: opts.signal, links: new Map(), fileSlots: new Limiter(tuning.filesInFlight),
     counters: { bytesScanned: 0, bytesSent: 0, filesScanned: 0, filesChanged: 0, bytesTotal: 0, filesTotal: 0, currentPath: '' },
     onProgress: opts.onProgress, files: 0, dirs: 0, bytes: 0,

@@ -7,6 +7,7 @@
 import fs from 'node:fs/promises';
 import { Command } from 'commander';
 import { FatalAgentError, runDaemon } from '../daemon.js';
+import { nativeStatus } from '../chunker/index.js';
 import { enroll } from '../handshake.js';
 import { log } from '../log.js';
 import { defaultStateDir, loadIdentity, statusPath, type Status } from '../state.js';
@@ -30,6 +31,7 @@ stateOpt(program.command('run'))
     const ac = new AbortController();
     process.on('SIGINT', () => ac.abort());
     process.on('SIGTERM', () => ac.abort());
+    log.info(nativeStatus(), nativeStatus().native ? 'chunking and hashing: native addon' : 'chunking and hashing: JavaScript');
     await runDaemon(o.state ?? defaultStateDir(), log, { signal: ac.signal });
   });
 

@@ -1,0 +1,23 @@
+/** Opaque handles made by the addon (tagged: passing anything else throws a TypeError). */
+export type ParamsHandle = { readonly __strataParams: unique symbol };
+export type StreamHandle = { readonly __strataStream: unique symbol };
+
+/** The chunks a block completed: their end offsets within the block and their SHA-256s (32 bytes each, in order). */
+export interface NativeCuts { ends: Uint32Array; hashes: Buffer }
+
+/** Chunker parameters and the gear table (masks as int32 bit patterns, as params.ts has them). */
+export function createParams(gear: Int32Array, minSize: number, normalSize: number, maxSize: number, maskS: number, maskL: number): ParamsHandle;
+/** A new stream: carries the gear state and the SHA-256 of its unfinished chunk across pushes. */
+export function streamOpen(params: ParamsHandle): StreamHandle;
+/** Chunks and hashes a block on libuv's thread pool; its bytes must not change until the promise settles; one push at a time. */
+export function streamPush(stream: StreamHandle, block: Uint8Array): Promise<NativeCuts>;
+/** The digest of the stream's unfinished last chunk, or null; resets the stream. */
+export function streamFinish(stream: StreamHandle): Buffer | null;
+/** Chunks and hashes one whole buffer (the last chunk included): synchronously, or on the thread pool. */
+export function chunkHash(params: ParamsHandle, buf: Uint8Array, async?: false): NativeCuts;
+export function chunkHash(params: ParamsHandle, buf: Uint8Array, async: true): Promise<NativeCuts>;
+/** SHA-256 of each buffer, as one Buffer of 32-byte digests. */
+export function sha256Many(list: readonly Uint8Array[]): Buffer;
+/** SHA-256 of buf[0, ends[0]), buf[ends[0], ends[1]), …: synchronously or on the thread pool. */
+export function sha256Many(buf: Uint8Array, ends: Uint32Array, async?: false): Buffer;
+export function sha256Many(buf: Uint8Array, ends: Uint32Array, async: true): Promise<Buffer>;
