@@ -4,7 +4,9 @@ import { ProtocolError } from './errors.js';
 import { ErrorCode, type Frame, type FrameKind } from './messages.js';
 import { FrameType } from './schema.js';
 import { validateBody } from './validate.js';
-import { decodeChunkBatchFrame, encodeChunkBatchFrame, encodeChunkQueryFrame, encodeChunkRequestFrame } from './fast-batch.js';
+import {
+  decodeChunkBatchFrame, encodeChunkBatchAckFrame, encodeChunkBatchFrame, encodeChunkQueryFrame, encodeChunkQueryReplyFrame, encodeChunkRequestFrame,
+} from './fast-batch.js';
 
 const DEFAULTS = { longs: Number, enums: Number, bytes: Buffer, defaults: true, arrays: true, oneofs: true } as const;
 
@@ -13,6 +15,8 @@ export function encodeFrame(frame: Frame, alloc?: (n: number) => Buffer): Uint8A
   if (frame.kind === 'chunkBatch') return encodeChunkBatchFrame(frame.body, alloc);
   if (frame.kind === 'chunkRequest') return encodeChunkRequestFrame(frame.body);
   if (frame.kind === 'chunkQuery') return encodeChunkQueryFrame(frame.body);
+  if (frame.kind === 'chunkBatchAck') return encodeChunkBatchAckFrame(frame.body);
+  if (frame.kind === 'chunkQueryReply') return encodeChunkQueryReplyFrame(frame.body);
   return FrameType.encode(FrameType.fromObject({ [frame.kind]: frame.body })).finish();
 }
 

@@ -6,7 +6,7 @@
  * decoder reads it (test/protocol/codec.test.ts checks the round trip).
  */
 import { HASH_BYTES, MAX_BATCH_ITEMS, MAX_CHUNK_BYTES } from './constants.js';
-import { Compression, type Chunk, type ChunkBatch, type ChunkQuery, type ChunkRequest } from './messages.js';
+import { Compression, type Chunk, type ChunkBatch, type ChunkBatchAck, type ChunkQuery, type ChunkQueryReply, type ChunkRequest } from './messages.js';
 
 const FRAME_CHUNK_BATCH_TAG = (13 << 3) | 2; // Frame.chunk_batch = 13, length-delimited
 
@@ -108,6 +108,44 @@ function encodeHashListFrame(frameTag: number, jobId: string, id: number, hashes
 
 export const encodeChunkQueryFrame = (b: ChunkQuery): Uint8Array => encodeHashListFrame(FRAME_CHUNK_QUERY_TAG, b.jobId, b.queryId, b.hashes);
 export const encodeChunkRequestFrame = (b: ChunkRequest): Uint8Array => encodeHashListFrame(FRAME_CHUNK_REQUEST_TAG, b.jobId, b.batchId, b.hashes);
+
+/*
+ * The server's replies during a backup: one ChunkBatchAck per batch and one
+ * ChunkQueryReply per query. protobufjs's fromObject + encode cost ~50 µs per
+ * frame on the server (about a tenth of a second per GiB backed up); these
+ * write the same bytes directly. Layout of both: job_id = 1, an id = 2 and,
+ * for the reply, have = 3 (bytes).
+ */
+const FRAME_CHUNK_QUERY_REPLY_TAG = (12 << 3) | 2; // Frame.chunk_query_reply = 12
+const FRAME_CHUNK_BATCH_ACK_TAG = (14 << 3) | 2; // Frame.chunk_batch_ack = 14
+
+function encodeJobReplyFrame(frameTag: number, jobId: string, id: number, bytes: Uint8Array | null): Uint8Array {
+  const job = Buffer.from(jobId, 'utf8');
+  // proto3 defaults (empty string, 0, empty bytes) are left out, as protobufjs does.
+  const body = (job.length ? 1 + varintSize(job.length) + job.length : 0) + (id ? 1 + varintSize(id) : 0)
+    + (bytes?.length ? 1 + varintSize(bytes.length) + bytes.length : 0);
+  const out = Buffer.allocUnsafe(varintSize(frameTag) + varintSize(body) + body);
+  let p = writeVarint(out, 0, frameTag);
+  p = writeVarint(out, p, body);
+  if (job.length) {
+    out[p++] = 0x0a; // job_id = 1
+    p = writeVarint(out, p, job.length);
+    p += job.copy(out, p);
+  }
+  if (id) {
+    out[p++] = 0x10; // query_id / batch_id = 2
+    p = writeVarint(out, p, id);
+  }
+  if (bytes?.length) {
+    out[p++] = 0x1a; // have = 3
+    p = writeVarint(out, p, bytes.length);
+    out.set(bytes, p);
+  }
+  return out;
+}
+
+export const encodeChunkBatchAckFrame = (b: ChunkBatchAck): Uint8Array => encodeJobReplyFrame(FRAME_CHUNK_BATCH_ACK_TAG, b.jobId, b.batchId, null);
+export const encodeChunkQueryReplyFrame = (b: ChunkQueryReply): Uint8Array => encodeJobReplyFrame(FRAME_CHUNK_QUERY_REPLY_TAG, b.jobId, b.queryId, b.have);
 
 /**
  * The receiving side of the hot frame: a strict reader for Frame{chunk_batch}
