@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { ChunkIndex } from './chunk-index.js';
 import { ChunkReader } from './chunk-reader.js';
 import { checkChunkShape, decodeChunk, hex } from './codec.js';
+import { hashKey } from './entry.js';
 import { ChunkHashMismatchError, ChunkInvalidError, errnoCode, GcRunningError, StoreClosedError } from './errors.js';
 import { HASH_SIZE, MAX_PACK_TARGET } from './format.js';
 import { type GcState, listPackFiles, runGc } from './gc.js';
@@ -211,22 +212,27 @@ export class ChunkStore {
     return this.putLock.run(async () => {
       this.checkUsable();
       // Pass 1: dedup check (a hit pins at once, as put() does) and verification of the rest.
+      // A hash the batch holds twice is verified and stored once (`seen`). Nothing but this
+      // batch can store a chunk while the lock is held, so pass 2 needs no second lookup.
       const missing: ChunkIn[] = [];
+      const seen = new Set<string>();
       for (const c of cs) {
-        const loc = this.index.lookup(c.hash);
+        const key = hashKey(c.hash);
+        const loc = this.index.lookupKeyed(key, c.hash);
         if (loc) {
           this.pin(c.hash, loc.packId);
           continue;
         }
+        if (seen.has(key)) continue;
         const raw = decodeChunk(c.hash, c.compression, c.rawSize, c.data, true);
         if (typeof raw === 'string') throw new ChunkHashMismatchError(hex(c.hash), raw);
+        seen.add(key);
         missing.push(c);
       }
-      // Pass 2: append. The lookup again skips a hash the batch holds twice (the first copy is indexed by now).
+      // Pass 2: append, in order.
       let stored = 0;
       let storedBytes = 0;
       for (const c of missing) {
-        if (missing.length > 1 && this.index.lookup(c.hash)) continue;
         const e = this.writer.tryAppend(c.hash, c.compression, c.rawSize, c.data)
           ?? await this.writer.append(c.hash, c.compression, c.rawSize, c.data);
         this.pin(c.hash, e.packId);
