@@ -228,6 +228,58 @@ export function decodeChunkBatchFrame(buf: Uint8Array): ChunkBatch | null {
   return { jobId, batchId: batchId ?? 0, chunks };
 }
 
+/**
+ * The strict reader for Frame{chunk_query}, as encodeChunkQueryFrame writes
+ * it: the server reads one per 4,096 hashes of every backup (an incremental
+ * backup queries every chunk of the changed files). Same contract as
+ * decodeChunkBatchFrame: the query only when it is well-formed and passes
+ * validate.ts's rules (job id, query id, 1..4096 hashes of 32 bytes), else
+ * null and the generic path decides. Hashes are views of `buf`.
+ */
+export function decodeChunkQueryFrame(buf: Uint8Array): ChunkQuery | null {
+  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.length);
+  const n = b.length;
+  if (n < 2 || b[0] !== FRAME_CHUNK_QUERY_TAG) return null;
+  let p = 1;
+  let v = 0;
+  const varint = (): boolean => {
+    let x = 0;
+    let mul = 1;
+    for (let k = 0; k < 8; k++) {
+      if (p >= n) return false;
+      const c = b[p++]!;
+      x += (c & 0x7f) * mul;
+      if (c < 0x80) { v = x; return true; }
+      mul *= 128;
+    }
+    return false;
+  };
+  if (!varint() || p + v !== n) return null;
+  let jobId: string | null = null;
+  let queryId: number | null = null;
+  const hashes: Buffer[] = [];
+  while (p < n) {
+    const tag = b[p++]!;
+    if (tag === 0x0a) { // job_id
+      if (jobId !== null || !varint() || v > 64 || p + v > n) return null;
+      for (let k = p; k < p + v; k++) if (!ID_BYTE[b[k]!]) return null;
+      jobId = b.toString('latin1', p, p + v);
+      p += v;
+    } else if (tag === 0x10) { // query_id
+      if (queryId !== null || !varint() || v > 0xffffffff) return null;
+      queryId = v;
+    } else if (tag === 0x1a) { // hashes
+      if (hashes.length >= MAX_BATCH_ITEMS || !varint() || v !== HASH_BYTES || p + v > n) return null;
+      hashes.push(b.subarray(p, p + v));
+      p += v;
+    } else {
+      return null;
+    }
+  }
+  if (!jobId || hashes.length === 0) return null;
+  return { jobId, queryId: queryId ?? 0, hashes };
+}
+
 /** Bytes allowed in an id (validate.ts: /^[A-Za-z0-9._-]*$/). */
 const ID_BYTE = new Uint8Array(256);
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-') ID_BYTE[c.charCodeAt(0)] = 1;
