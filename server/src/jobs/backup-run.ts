@@ -105,7 +105,7 @@ export class BackupRun extends JobRun<BackupOutcome> {
     const have = Buffer.alloc(Math.ceil(hashes.length / 8));
     // No own points (a first backup): nothing to look up, the answer is "all missing".
     for (let i = 0; refs.length > 0 && i < hashes.length; i++) {
-      const h = Buffer.from(hashes[i]!.buffer, hashes[i]!.byteOffset, hashes[i]!.byteLength);
+      const h = asBuffer(hashes[i]!);
       for (const r of refs) {
         if (r.has(h)) {
           // Pin the chunk against a running GC before the agent relies on it; if GC
@@ -143,7 +143,9 @@ export class BackupRun extends JobRun<BackupOutcome> {
       copied = await store.refs.write(pointId, refs[0]!.iterate()).then(() => true, () => false);
     }
     if (!copied) {
-      const known = (h: Buffer) => refs.some((r) => r.has(h));
+      // Present for sure: in one of this agent's live points, or in the store's index now
+      // (store.locate: the same synchronous lookup as store.has, without a promise per chunk).
+      const known = (h: Buffer) => refs.some((r) => r.has(h)) || store.locate(h) !== undefined;
       const walk = walkPoint(store, root, known);
       await store.refs.write(pointId, walk.hashes);
       if (walk.missing.length) {
