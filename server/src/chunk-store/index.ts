@@ -20,7 +20,7 @@
  * Imports nothing above it (only node built-ins, zstd-napi and ../util).
  */
 export { ChunkStore } from './chunk-store.js';
-export type { GcRun, PutManyResult, RebuildResult } from './chunk-store.js';
+export type { GcRun, RebuildResult } from './chunk-store.js';
 export { RefList, RefLists, checkPointId } from './ref-list.js';
 export { Compression } from './types.js';
 export type {
@@ -33,3 +33,4 @@ export {
   StoreLockedError, StrataError, toStoreError,
 } from './errors.js';
 export type { ErrorKind } from './errors.js';
+export type { PutManyResult } from './chunk-store.js';
