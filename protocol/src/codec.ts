@@ -4,7 +4,9 @@ import { ProtocolError } from './errors.js';
 import { ErrorCode, type Frame, type FrameKind } from './messages.js';
 import { FrameType } from './schema.js';
 import { validateBody } from './validate.js';
-import { decodeChunkBatchFrame, encodeChunkBatchFrame, encodeChunkQueryFrame, encodeChunkRequestFrame } from './fast-batch.js';
+import {
+  decodeChunkBatchFrame, decodeChunkQueryFrame, encodeChunkBatchAckFrame, encodeChunkBatchFrame, encodeChunkQueryFrame, encodeChunkQueryReplyFrame, encodeChunkRequestFrame,
+} from './fast-batch.js';
 
 const DEFAULTS = { longs: Number, enums: Number, bytes: Buffer, defaults: true, arrays: true, oneofs: true } as const;
 
@@ -13,6 +15,8 @@ export function encodeFrame(frame: Frame, alloc?: (n: number) => Buffer): Uint8A
   if (frame.kind === 'chunkBatch') return encodeChunkBatchFrame(frame.body, alloc);
   if (frame.kind === 'chunkRequest') return encodeChunkRequestFrame(frame.body);
   if (frame.kind === 'chunkQuery') return encodeChunkQueryFrame(frame.body);
+  if (frame.kind === 'chunkBatchAck') return encodeChunkBatchAckFrame(frame.body);
+  if (frame.kind === 'chunkQueryReply') return encodeChunkQueryReplyFrame(frame.body);
   return FrameType.encode(FrameType.fromObject({ [frame.kind]: frame.body })).finish();
 }
 
@@ -24,10 +28,14 @@ export function decodeFrame(data: Uint8Array, allowed?: ReadonlySet<FrameKind>):
   if (data.length > MAX_FRAME_BYTES) {
     throw new ProtocolError(ErrorCode.FrameTooLarge, `frame of ${data.length} bytes exceeds the ${MAX_FRAME_BYTES}-byte limit`);
   }
-  // The hot frame first: a valid chunk batch is read without protobufjs (fast-batch.ts); anything else goes the generic way.
+  // The hot frames first: a valid chunk batch or chunk query is read without protobufjs (fast-batch.ts); anything else goes the generic way.
   if (!allowed || allowed.has('chunkBatch')) {
     const batch = decodeChunkBatchFrame(data);
     if (batch) return { kind: 'chunkBatch', body: batch };
+  }
+  if (!allowed || allowed.has('chunkQuery')) {
+    const query = decodeChunkQueryFrame(data);
+    if (query) return { kind: 'chunkQuery', body: query };
   }
   let obj: Record<string, unknown>;
   try {

@@ -6,7 +6,7 @@
  * decoder reads it (test/protocol/codec.test.ts checks the round trip).
  */
 import { HASH_BYTES, MAX_BATCH_ITEMS, MAX_CHUNK_BYTES } from './constants.js';
-import { Compression, type Chunk, type ChunkBatch, type ChunkQuery, type ChunkRequest } from './messages.js';
+import { Compression, type Chunk, type ChunkBatch, type ChunkBatchAck, type ChunkQuery, type ChunkQueryReply, type ChunkRequest } from './messages.js';
 
 const FRAME_CHUNK_BATCH_TAG = (13 << 3) | 2; // Frame.chunk_batch = 13, length-delimited
 
@@ -109,6 +109,44 @@ function encodeHashListFrame(frameTag: number, jobId: string, id: number, hashes
 export const encodeChunkQueryFrame = (b: ChunkQuery): Uint8Array => encodeHashListFrame(FRAME_CHUNK_QUERY_TAG, b.jobId, b.queryId, b.hashes);
 export const encodeChunkRequestFrame = (b: ChunkRequest): Uint8Array => encodeHashListFrame(FRAME_CHUNK_REQUEST_TAG, b.jobId, b.batchId, b.hashes);
 
+/*
+ * The server's replies during a backup: one ChunkBatchAck per batch and one
+ * ChunkQueryReply per query. protobufjs's fromObject + encode cost ~50 µs per
+ * frame on the server (about a tenth of a second per GiB backed up); these
+ * write the same bytes directly. Layout of both: job_id = 1, an id = 2 and,
+ * for the reply, have = 3 (bytes).
+ */
+const FRAME_CHUNK_QUERY_REPLY_TAG = (12 << 3) | 2; // Frame.chunk_query_reply = 12
+const FRAME_CHUNK_BATCH_ACK_TAG = (14 << 3) | 2; // Frame.chunk_batch_ack = 14
+
+function encodeJobReplyFrame(frameTag: number, jobId: string, id: number, bytes: Uint8Array | null): Uint8Array {
+  const job = Buffer.from(jobId, 'utf8');
+  // proto3 defaults (empty string, 0, empty bytes) are left out, as protobufjs does.
+  const body = (job.length ? 1 + varintSize(job.length) + job.length : 0) + (id ? 1 + varintSize(id) : 0)
+    + (bytes?.length ? 1 + varintSize(bytes.length) + bytes.length : 0);
+  const out = Buffer.allocUnsafe(varintSize(frameTag) + varintSize(body) + body);
+  let p = writeVarint(out, 0, frameTag);
+  p = writeVarint(out, p, body);
+  if (job.length) {
+    out[p++] = 0x0a; // job_id = 1
+    p = writeVarint(out, p, job.length);
+    p += job.copy(out, p);
+  }
+  if (id) {
+    out[p++] = 0x10; // query_id / batch_id = 2
+    p = writeVarint(out, p, id);
+  }
+  if (bytes?.length) {
+    out[p++] = 0x1a; // have = 3
+    p = writeVarint(out, p, bytes.length);
+    out.set(bytes, p);
+  }
+  return out;
+}
+
+export const encodeChunkBatchAckFrame = (b: ChunkBatchAck): Uint8Array => encodeJobReplyFrame(FRAME_CHUNK_BATCH_ACK_TAG, b.jobId, b.batchId, null);
+export const encodeChunkQueryReplyFrame = (b: ChunkQueryReply): Uint8Array => encodeJobReplyFrame(FRAME_CHUNK_QUERY_REPLY_TAG, b.jobId, b.queryId, b.have);
+
 /**
  * The receiving side of the hot frame: a strict reader for Frame{chunk_batch}
  * as encodeChunkBatchFrame writes it (fields in any order, defaults left out).
@@ -188,6 +226,58 @@ export function decodeChunkBatchFrame(buf: Uint8Array): ChunkBatch | null {
   }
   if (!jobId) return null; // a job id is required
   return { jobId, batchId: batchId ?? 0, chunks };
+}
+
+/**
+ * The strict reader for Frame{chunk_query}, as encodeChunkQueryFrame writes
+ * it: the server reads one per 4,096 hashes of every backup (an incremental
+ * backup queries every chunk of the changed files). Same contract as
+ * decodeChunkBatchFrame: the query only when it is well-formed and passes
+ * validate.ts's rules (job id, query id, 1..4096 hashes of 32 bytes), else
+ * null and the generic path decides. Hashes are views of `buf`.
+ */
+export function decodeChunkQueryFrame(buf: Uint8Array): ChunkQuery | null {
+  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.length);
+  const n = b.length;
+  if (n < 2 || b[0] !== FRAME_CHUNK_QUERY_TAG) return null;
+  let p = 1;
+  let v = 0;
+  const varint = (): boolean => {
+    let x = 0;
+    let mul = 1;
+    for (let k = 0; k < 8; k++) {
+      if (p >= n) return false;
+      const c = b[p++]!;
+      x += (c & 0x7f) * mul;
+      if (c < 0x80) { v = x; return true; }
+      mul *= 128;
+    }
+    return false;
+  };
+  if (!varint() || p + v !== n) return null;
+  let jobId: string | null = null;
+  let queryId: number | null = null;
+  const hashes: Buffer[] = [];
+  while (p < n) {
+    const tag = b[p++]!;
+    if (tag === 0x0a) { // job_id
+      if (jobId !== null || !varint() || v > 64 || p + v > n) return null;
+      for (let k = p; k < p + v; k++) if (!ID_BYTE[b[k]!]) return null;
+      jobId = b.toString('latin1', p, p + v);
+      p += v;
+    } else if (tag === 0x10) { // query_id
+      if (queryId !== null || !varint() || v > 0xffffffff) return null;
+      queryId = v;
+    } else if (tag === 0x1a) { // hashes
+      if (hashes.length >= MAX_BATCH_ITEMS || !varint() || v !== HASH_BYTES || p + v > n) return null;
+      hashes.push(b.subarray(p, p + v));
+      p += v;
+    } else {
+      return null;
+    }
+  }
+  if (!jobId || hashes.length === 0) return null;
+  return { jobId, queryId: queryId ?? 0, hashes };
 }
 
 /** Bytes allowed in an id (validate.ts: /^[A-Za-z0-9._-]*$/). */

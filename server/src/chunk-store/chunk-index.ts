@@ -122,7 +122,12 @@ export class ChunkIndex {
 
   /** Where `hash` is stored, or undefined. Synchronous (delta map, then runs newest first). */
   lookup(hash: Buffer): ChunkLocation | undefined {
-    const d = this.byHash.get(hashKey(hash));
+    return this.lookupKeyed(hashKey(hash), hash);
+  }
+
+  /** lookup() for a caller that already made the hash's map key (hashKey(hash)). */
+  lookupKeyed(key: string, hash: Buffer): ChunkLocation | undefined {
+    const d = this.byHash.get(key);
     if (d && !this.m.tombstones.has(d.packId)) return d;
     for (let i = this.runs.length - 1; i >= 0; i--) {
       const run = this.runs[i]!;

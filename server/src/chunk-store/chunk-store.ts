@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { ChunkIndex } from './chunk-index.js';
 import { ChunkReader, type ReadCheck } from './chunk-reader.js';
 import { checkChunkShape, decodeChunk, hex } from './codec.js';
+import { hashKey } from './entry.js';
 import { ChunkHashMismatchError, ChunkInvalidError, errnoCode, GcRunningError, StoreClosedError } from './errors.js';
 import { HASH_SIZE, MAX_PACK_TARGET } from './format.js';
 import { type GcState, listPackFiles, runGc } from './gc.js';
@@ -28,6 +29,9 @@ import type {
 import { verifyChunks } from './verify.js';
 
 export type { RebuildResult } from './rebuild.js';
+
+/** What putMany() did: chunks newly stored and their stored (as sent) bytes; the rest were already there. */
+export interface PutManyResult { stored: number; storedBytes: number }
 
 type Opts = Required<Omit<ChunkStoreOptions, 'packWrite'>> & Pick<ChunkStoreOptions, 'packWrite'>;
 
@@ -185,6 +189,57 @@ export class ChunkStore {
       const e = await this.writer.append(c.hash, c.compression, c.rawSize, c.data);
       this.pin(c.hash, e.packId);
       return { stored: true, storedBytes: c.data.length };
+    });
+  }
+
+  /**
+   * Store a batch of chunks (an agent's ChunkBatch) under one hold of the put
+   * lock: the same checks as put() for every chunk, all or nothing on bad
+   * input. Every chunk's shape is checked, then every chunk the store lacks is
+   * verified (decompress, size, SHA-256), and only when all passed are they
+   * appended, in order; a bad chunk rejects the batch (ChunkInvalidError or
+   * ChunkHashMismatchError naming it) with nothing of it stored. A hash that
+   * appears twice is stored once. Not durable until flush(). One lock hold
+   * and no promise per chunk: per-chunk put() calls cost a lock turn and
+   * several promises each (~65,000 chunks per GiB).
+   */
+  putMany(cs: readonly ChunkIn[]): Promise<PutManyResult> {
+    if (this.closing || this.fatal) return Promise.reject(this.fatal ?? new StoreClosedError(this.dir));
+    for (const c of cs) {
+      const bad = checkChunkShape(c.hash, c.compression, c.rawSize, c.data);
+      if (bad) return Promise.reject(new ChunkInvalidError(Buffer.isBuffer(c.hash) ? hex(c.hash) : '?', bad));
+    }
+    return this.putLock.run(async () => {
+      this.checkUsable();
+      // Pass 1: dedup check (a hit pins at once, as put() does) and verification of the rest.
+      // A hash the batch holds twice is verified and stored once (`seen`). Nothing but this
+      // batch can store a chunk while the lock is held, so pass 2 needs no second lookup.
+      const missing: ChunkIn[] = [];
+      const seen = new Set<string>();
+      for (const c of cs) {
+        const key = hashKey(c.hash);
+        const loc = this.index.lookupKeyed(key, c.hash);
+        if (loc) {
+          this.pin(c.hash, loc.packId);
+          continue;
+        }
+        if (seen.has(key)) continue;
+        const raw = decodeChunk(c.hash, c.compression, c.rawSize, c.data, true);
+        if (typeof raw === 'string') throw new ChunkHashMismatchError(hex(c.hash), raw);
+        seen.add(key);
+        missing.push(c);
+      }
+      // Pass 2: append, in order.
+      let stored = 0;
+      let storedBytes = 0;
+      for (const c of missing) {
+        const e = this.writer.tryAppend(c.hash, c.compression, c.rawSize, c.data)
+          ?? await this.writer.append(c.hash, c.compression, c.rawSize, c.data);
+        this.pin(c.hash, e.packId);
+        stored++;
+        storedBytes += c.data.length;
+      }
+      return { stored, storedBytes };
     });
   }
 

@@ -36,3 +36,4 @@ export {
   StoreLockedError, StrataError, toStoreError,
 } from './errors.js';
 export type { ErrorKind } from './errors.js';
+export type { PutManyResult } from './chunk-store.js';

@@ -85,12 +85,44 @@ export class PackWriter {
     if (this.writeError) await this.retryWrites();
     const len = RECORD_OVERHEAD + data.length;
     let p = this.current;
-    if (p && p.entries.length > 0 && (p.size + len > this.d.targetSize || p.entries.length >= MAX_RECORDS_PER_PACK
-      || p.size + len > MAX_PACK_SIZE)) {
+    if (p && p.entries.length > 0 && this.mustSeal(p, len)) {
       this.seal();
       p = undefined;
     }
     p ??= await this.openPack();
+    // tryAppend() hands over when the queue is long: wait here, so at most ~3 buffers stay queued as before.
+    if (p.queue.length > 2) {
+      await this.drain(p).catch(() => undefined);
+      if (this.writeError) throw this.writeError;
+    }
+    const e = this.appendTo(p, hash, compression, rawSize, data, len);
+    if (p.queue.length > 2) await this.drain(p).catch(() => undefined);
+    if (this.writeError) throw this.writeError;
+    return e;
+  }
+
+  /**
+   * append() without a promise when none is needed: the current pack takes
+   * the record and its write queue is short. Returns undefined (and appends
+   * nothing) when append() must be used: no open pack, the pack is full, a
+   * failed write is pending, or the queue needs draining first. Chunk
+   * batches go through here: a promise (and its microtask hops) per chunk
+   * was a visible share of the ingest profile.
+   */
+  tryAppend(hash: Buffer, compression: number, rawSize: number, data: Buffer): IndexEntry | undefined {
+    const p = this.current;
+    if (!p || this.closed || this.writeError || p.queue.length > 2) return undefined;
+    const len = RECORD_OVERHEAD + data.length;
+    if (p.entries.length > 0 && this.mustSeal(p, len)) return undefined;
+    return this.appendTo(p, hash, compression, rawSize, data, len);
+  }
+
+  private mustSeal(p: OpenPack, len: number): boolean {
+    return p.size + len > this.d.targetSize || p.entries.length >= MAX_RECORDS_PER_PACK || p.size + len > MAX_PACK_SIZE;
+  }
+
+  /** Encode the record into the pack's write buffer (submitting full buffers) and index it. */
+  private appendTo(p: OpenPack, hash: Buffer, compression: number, rawSize: number, data: Buffer, len: number): IndexEntry {
     if (p.buf && p.fill + len > p.buf.length) this.submit(p);
     if (!p.buf) {
       p.buf = len > this.d.bufferSize ? Buffer.allocUnsafe(len) : (this.free.pop() ?? Buffer.allocUnsafe(this.d.bufferSize));
@@ -103,8 +135,6 @@ export class PackWriter {
     p.entries.push(e);
     this.d.onAppend(e);
     if (p.fill === p.buf.length) this.submit(p);
-    if (p.queue.length > 2) await this.drain(p).catch(() => undefined);
-    if (this.writeError) throw this.writeError;
     return e;
   }
 

@@ -30,7 +30,7 @@ export class RefList {
 
   /** Binary search through the fanout: one small positioned read. */
   has(hash: Buffer): boolean {
-    return hash.length === HASH_SIZE && this.table.find(hash) !== undefined;
+    return hash.length === HASH_SIZE && this.table.has(hash);
   }
 
   /** Sorted hashes, each a fresh 32-byte Buffer (synchronous reads). */

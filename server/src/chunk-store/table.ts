@@ -211,27 +211,49 @@ export class TableReader {
 
   /** The record whose key is `key`, copied, or undefined. */
   find(key: Buffer): Buffer | undefined {
-    if (this.count === 0) return undefined;
+    const at = this.search(key);
+    return at < 0 ? undefined : Buffer.from(this.hit.subarray(at, at + this.recordSize));
+  }
+
+  /** Whether a record has the key `key` (find() without the copy: ref-list membership asks this per chunk). */
+  has(key: Buffer): boolean {
+    return this.search(key) >= 0;
+  }
+
+  /** Bytes the last search() looked in (the resident records or a fresh read of one bucket). */
+  private hit: Buffer = Buffer.alloc(0);
+
+  /** Offset in `this.hit` of the record whose key is `key`, or -1. */
+  private search(key: Buffer): number {
+    if (this.count === 0) return -1;
     const [lo0, hi0] = this.bucketRange(bucketOf(key, 0, this.bits));
-    if (hi0 <= lo0) return undefined;
+    if (hi0 <= lo0) return -1;
     const n = hi0 - lo0;
     let buf: Buffer;
-    if (this.records) buf = this.records.subarray(lo0 * this.recordSize, hi0 * this.recordSize);
-    else {
+    let base = 0;
+    if (this.records) {
+      buf = this.records;
+      base = lo0 * this.recordSize;
+    } else {
       buf = Buffer.allocUnsafe(n * this.recordSize);
       readSync(this.fd, buf, 0, buf.length, this.recordsAt + lo0 * this.recordSize);
     }
+    this.hit = buf;
+    // The first four key bytes decide almost every comparison in a bucket (its records share
+    // only the top `bits` bits); comparing them in JS saves a native call per step.
+    const k0 = key.readUInt32BE(0);
     let lo = 0;
     let hi = n - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      const at = mid * this.recordSize;
-      const c = buf.compare(key, 0, HASH_SIZE, at, at + HASH_SIZE);
-      if (c === 0) return Buffer.from(buf.subarray(at, at + this.recordSize));
+      const at = base + mid * this.recordSize;
+      const r0 = buf.readUInt32BE(at);
+      const c = r0 !== k0 ? (r0 < k0 ? -1 : 1) : buf.compare(key, 0, HASH_SIZE, at, at + HASH_SIZE);
+      if (c === 0) return at;
       if (c < 0) lo = mid + 1;
       else hi = mid - 1;
     }
-    return undefined;
+    return -1;
   }
 
   /**

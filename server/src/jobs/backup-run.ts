@@ -103,8 +103,9 @@ export class BackupRun extends JobRun<BackupOutcome> {
   private async onQuery(queryId: number, hashes: Uint8Array[]) {
     const refs = await this.ownRefs();
     const have = Buffer.alloc(Math.ceil(hashes.length / 8));
-    for (let i = 0; i < hashes.length; i++) {
-      const h = Buffer.from(hashes[i]!.buffer, hashes[i]!.byteOffset, hashes[i]!.byteLength);
+    // No own points (a first backup): nothing to look up, the answer is "all missing".
+    for (let i = 0; refs.length > 0 && i < hashes.length; i++) {
+      const h = asBuffer(hashes[i]!);
       for (const r of refs) {
         if (r.has(h)) {
           // Pin the chunk against a running GC before the agent relies on it; if GC
@@ -119,12 +120,12 @@ export class BackupRun extends JobRun<BackupOutcome> {
 
   private async onBatch(batchId: number, chunks: Chunk[]) {
     if (chunks.length > MAX_BATCH_ITEMS) throw new Error('batch too large');
-    for (const c of chunks) {
-      // The store checks every chunk against its hash; a lie fails the job, not the server.
-      const r = await this.d.store.put({ hash: Buffer.from(c.hash), compression: c.compression, rawSize: c.rawSize, data: Buffer.from(c.data.buffer, c.data.byteOffset, c.data.byteLength) });
-      this.d.progress.bytesSent += c.data.byteLength;
-      if (r.stored) this.d.progress.bytesStored += r.storedBytes;
-    }
+    // The store checks every chunk against its hash; a lie fails the job, not the server.
+    // One putMany per batch: the batch is stored (or refused) whole, before its ack.
+    // Hashes and data stay views of the received frame: the store copies what it keeps.
+    for (const c of chunks) this.d.progress.bytesSent += c.data.byteLength;
+    const r = await this.d.store.putMany(chunks.map((c) => ({ hash: asBuffer(c.hash), compression: c.compression, rawSize: c.rawSize, data: asBuffer(c.data) })));
+    this.d.progress.bytesStored += r.storedBytes;
     await this.d.session.send({ kind: 'chunkBatchAck', body: { jobId: this.d.jobId, batchId } });
   }
 
@@ -142,7 +143,9 @@ export class BackupRun extends JobRun<BackupOutcome> {
       copied = await store.refs.write(pointId, refs[0]!.iterate()).then(() => true, () => false);
     }
     if (!copied) {
-      const known = (h: Buffer) => refs.some((r) => r.has(h));
+      // Present for sure: in one of this agent's live points, or in the store's index now
+      // (store.locate: the same synchronous lookup as store.has, without a promise per chunk).
+      const known = (h: Buffer) => refs.some((r) => r.has(h)) || store.locate(h) !== undefined;
       const walk = walkPoint(store, root, known);
       await store.refs.write(pointId, walk.hashes);
       if (walk.missing.length) {
@@ -165,5 +168,8 @@ export class BackupRun extends JobRun<BackupOutcome> {
     this.refs = null;
   }
 }
+
+/** The frame decoders hand out Buffer views already; anything else is wrapped (not copied). */
+const asBuffer = (u: Uint8Array): Buffer => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength));
 
 const sameRoot = (a: string[], b: string[]) => a.length === b.length && a.every((h, i) => h === b[i]);
