@@ -148,6 +148,56 @@ export const encodeChunkBatchAckFrame = (b: ChunkBatchAck): Uint8Array => encode
 export const encodeChunkQueryReplyFrame = (b: ChunkQueryReply): Uint8Array => encodeJobReplyFrame(FRAME_CHUNK_QUERY_REPLY_TAG, b.jobId, b.queryId, b.have);
 
 /**
+ * A read position in one frame for the strict readers below: `p` the next
+ * byte, `v` the last varint read. (One object per frame; its methods are as
+ * cheap as the closures they replace.)
+ */
+class Cursor {
+  p = 1;
+  v = 0;
+  constructor(readonly b: Buffer, readonly n: number) {}
+
+  /** Reads a varint at `p` into `v`; false if it is cut off or longer than these frames ever need. */
+  varint(): boolean {
+    const b = this.b;
+    let p = this.p;
+    let x = 0;
+    let mul = 1;
+    for (let k = 0; k < 8; k++) {
+      if (p >= this.n) return false;
+      const c = b[p++]!;
+      x += (c & 0x7f) * mul;
+      if (c < 0x80) {
+        this.v = x;
+        this.p = p;
+        return true;
+      }
+      mul *= 128;
+    }
+    return false; // beyond 2^56: not something these frames carry
+  }
+
+  /** A job id field's value (length already at `p`): null if too long, cut off or holding a byte validate.ts refuses. */
+  id(): string | null {
+    if (!this.varint() || this.v > 64 || this.p + this.v > this.n) return null;
+    const b = this.b;
+    const end = this.p + this.v;
+    for (let k = this.p; k < end; k++) if (!ID_BYTE[b[k]!]) return null;
+    const s = b.toString('latin1', this.p, end);
+    this.p = end;
+    return s;
+  }
+}
+
+/** The cursor after a frame's tag and its one length-delimited body, which must end the buffer; else null. */
+function openFrame(buf: Uint8Array, tag: number): Cursor | null {
+  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.length);
+  if (b.length < 2 || b[0] !== tag) return null;
+  const c = new Cursor(b, b.length);
+  return c.varint() && c.p + c.v === c.n ? c : null;
+}
+
+/**
  * The receiving side of the hot frame: a strict reader for Frame{chunk_batch}
  * as encodeChunkBatchFrame writes it (fields in any order, defaults left out).
  * It returns the batch only when the frame is well-formed and passes every
@@ -159,67 +209,48 @@ export const encodeChunkQueryReplyFrame = (b: ChunkQueryReply): Uint8Array => en
  * rules cost several objects and strings per chunk, at ~65 000 chunks per GiB.)
  */
 export function decodeChunkBatchFrame(buf: Uint8Array): ChunkBatch | null {
-  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.length);
-  const n = b.length;
-  if (n < 2 || b[0] !== FRAME_CHUNK_BATCH_TAG) return null;
-  let p = 1;
-  // Reads a varint at `p` into `v`; false if it is cut off or longer than this frame ever needs.
-  let v = 0;
-  const varint = (): boolean => {
-    let x = 0;
-    let mul = 1;
-    for (let k = 0; k < 8; k++) {
-      if (p >= n) return false;
-      const c = b[p++]!;
-      x += (c & 0x7f) * mul;
-      if (c < 0x80) { v = x; return true; }
-      mul *= 128;
-    }
-    return false; // beyond 2^56: not something this frame carries
-  };
-  if (!varint() || p + v !== n) return null;
+  const c = openFrame(buf, FRAME_CHUNK_BATCH_TAG);
+  if (!c) return null;
+  const { b, n } = c;
   let jobId: string | null = null;
   let batchId: number | null = null;
   const chunks: Chunk[] = [];
-  while (p < n) {
-    const tag = b[p++]!;
+  while (c.p < n) {
+    const tag = b[c.p++]!;
     if (tag === 0x0a) { // job_id
-      if (jobId !== null || !varint() || v > 64 || p + v > n) return null;
-      for (let k = p; k < p + v; k++) if (!ID_BYTE[b[k]!]) return null;
-      jobId = b.toString('latin1', p, p + v);
-      p += v;
+      if (jobId !== null || (jobId = c.id()) === null) return null;
     } else if (tag === 0x10) { // batch_id
-      if (batchId !== null || !varint() || v > 0xffffffff) return null;
-      batchId = v;
+      if (batchId !== null || !c.varint() || c.v > 0xffffffff) return null;
+      batchId = c.v;
     } else if (tag === 0x1a) { // chunks
-      if (chunks.length >= MAX_BATCH_ITEMS || !varint() || p + v > n) return null;
-      const end = p + v;
+      if (chunks.length >= MAX_BATCH_ITEMS || !c.varint() || c.p + c.v > n) return null;
+      const end = c.p + c.v;
       let hash: Buffer | null = null;
       let compression = -1;
       let rawSize = -1;
       let data: Buffer | null = null;
-      while (p < end) {
-        const t = b[p++]!;
+      while (c.p < end) {
+        const t = b[c.p++]!;
         if (t === 0x0a) {
-          if (hash || !varint() || v !== HASH_BYTES || p + v > end) return null;
-          hash = b.subarray(p, p + v);
-          p += v;
+          if (hash || !c.varint() || c.v !== HASH_BYTES || c.p + c.v > end) return null;
+          hash = b.subarray(c.p, c.p + c.v);
+          c.p += c.v;
         } else if (t === 0x10) {
-          if (compression >= 0 || !varint() || (v !== Compression.None && v !== Compression.Zstd)) return null;
-          compression = v;
+          if (compression >= 0 || !c.varint() || (c.v !== Compression.None && c.v !== Compression.Zstd)) return null;
+          compression = c.v;
         } else if (t === 0x18) {
-          if (rawSize >= 0 || !varint() || v > MAX_CHUNK_BYTES) return null;
-          rawSize = v;
+          if (rawSize >= 0 || !c.varint() || c.v > MAX_CHUNK_BYTES) return null;
+          rawSize = c.v;
         } else if (t === 0x22) {
-          if (data || !varint() || v > MAX_CHUNK_BYTES || p + v > end) return null;
-          data = b.subarray(p, p + v);
-          p += v;
+          if (data || !c.varint() || c.v > MAX_CHUNK_BYTES || c.p + c.v > end) return null;
+          data = b.subarray(c.p, c.p + c.v);
+          c.p += c.v;
         } else {
           return null;
         }
       }
-      if (p !== end || !hash) return null;
-      chunks.push({ hash, compression: compression < 0 ? Compression.None : compression, rawSize: rawSize < 0 ? 0 : rawSize, data: data ?? b.subarray(p, p) });
+      if (c.p !== end || !hash) return null;
+      chunks.push({ hash, compression: compression < 0 ? Compression.None : compression, rawSize: rawSize < 0 ? 0 : rawSize, data: data ?? b.subarray(end, end) });
     } else {
       return null;
     }
@@ -237,41 +268,23 @@ export function decodeChunkBatchFrame(buf: Uint8Array): ChunkBatch | null {
  * null and the generic path decides. Hashes are views of `buf`.
  */
 export function decodeChunkQueryFrame(buf: Uint8Array): ChunkQuery | null {
-  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.length);
-  const n = b.length;
-  if (n < 2 || b[0] !== FRAME_CHUNK_QUERY_TAG) return null;
-  let p = 1;
-  let v = 0;
-  const varint = (): boolean => {
-    let x = 0;
-    let mul = 1;
-    for (let k = 0; k < 8; k++) {
-      if (p >= n) return false;
-      const c = b[p++]!;
-      x += (c & 0x7f) * mul;
-      if (c < 0x80) { v = x; return true; }
-      mul *= 128;
-    }
-    return false;
-  };
-  if (!varint() || p + v !== n) return null;
+  const c = openFrame(buf, FRAME_CHUNK_QUERY_TAG);
+  if (!c) return null;
+  const { b, n } = c;
   let jobId: string | null = null;
   let queryId: number | null = null;
   const hashes: Buffer[] = [];
-  while (p < n) {
-    const tag = b[p++]!;
+  while (c.p < n) {
+    const tag = b[c.p++]!;
     if (tag === 0x0a) { // job_id
-      if (jobId !== null || !varint() || v > 64 || p + v > n) return null;
-      for (let k = p; k < p + v; k++) if (!ID_BYTE[b[k]!]) return null;
-      jobId = b.toString('latin1', p, p + v);
-      p += v;
+      if (jobId !== null || (jobId = c.id()) === null) return null;
     } else if (tag === 0x10) { // query_id
-      if (queryId !== null || !varint() || v > 0xffffffff) return null;
-      queryId = v;
+      if (queryId !== null || !c.varint() || c.v > 0xffffffff) return null;
+      queryId = c.v;
     } else if (tag === 0x1a) { // hashes
-      if (hashes.length >= MAX_BATCH_ITEMS || !varint() || v !== HASH_BYTES || p + v > n) return null;
-      hashes.push(b.subarray(p, p + v));
-      p += v;
+      if (hashes.length >= MAX_BATCH_ITEMS || !c.varint() || c.v !== HASH_BYTES || c.p + c.v > n) return null;
+      hashes.push(b.subarray(c.p, c.p + c.v));
+      c.p += c.v;
     } else {
       return null;
     }
