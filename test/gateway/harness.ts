@@ -1,10 +1,12 @@
 /** An in-process server (real TLS, real catalog and store on tmp dirs) and a raw WebSocket client to attack it with. */
+import { createPrivateKey, sign } from 'node:crypto';
 import { once } from 'node:events';
 import path from 'node:path';
 import tmp from 'tmp';
 import { WebSocket } from 'ws';
 import { pino } from 'pino';
-import { decodeFrame, encodeFrame, SERVER_SENDS, type Frame } from '@strata/protocol';
+import { decodeFrame, encodeFrame, helloSignedBytes, SERVER_SENDS, type Frame } from '@strata/protocol';
+import { enroll } from '../../agent/src/handshake.js';
 import { startServer, type RunningServer } from '../../server/src/server.js';
 import { createEnrollmentToken } from '../../server/src/services/enrollment.js';
 
@@ -52,4 +54,49 @@ export class RawClient {
     const c = this.frames.find((f) => f.kind === 'challenge');
     return Buffer.from((c as Extract<Frame, { kind: 'challenge' }>).body.nonce);
   }
+}
+
+/**
+ * A test server with one enrolled agent identity (state in a tmp dir) and one
+ * data source of it, for tests that play the agent's side of a backup by hand.
+ */
+export interface BackupRig {
+  t: TestServer;
+  sourceId: string;
+  /** A raw client that said hello as the agent and received the backup order of a new job. */
+  agentWithBackup(): Promise<{ c: RawClient; jobId: string }>;
+  /** The job once it is no longer running (throws after ~4 s). */
+  finished(jobId: string): Promise<NonNullable<Awaited<ReturnType<RunningServer['catalog']['getJob']>>>>;
+  close(): Promise<void>;
+}
+
+export async function backupRig(): Promise<BackupRig> {
+  const t = await testServer();
+  const agentDir = tmp.dirSync({ unsafeCleanup: true });
+  const identity = await enroll(t.srv.url, await t.token(), agentDir.name);
+  const sourceId = (await t.srv.catalog.createDataSource({ agentId: identity.agentId, name: 'files', kind: 'files', paths: ['/data'], includes: [], excludes: [] })).id;
+  return {
+    t, sourceId,
+    async agentWithBackup() {
+      const c = await RawClient.connect(t.srv.agentUrl);
+      const signature = sign(null, helloSignedBytes(c.challengeNonce(), identity.agentId), createPrivateKey(identity.privateKey));
+      c.sendFrame({ kind: 'hello', body: { minVersion: 1, maxVersion: 1, agentId: identity.agentId, signature, agentVersion: 't', hostname: 'h' } });
+      await c.waitFor('welcome');
+      const job = await t.srv.jobs.startBackup(sourceId);
+      await c.waitFor('backup');
+      return { c, jobId: job.id };
+    },
+    async finished(jobId: string) {
+      for (let i = 0; i < 200; i++) {
+        const j = await t.srv.catalog.getJob(jobId);
+        if (j && j.state !== 'running') return j;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error('job did not end');
+    },
+    async close() {
+      await t.close();
+      agentDir.removeCallback();
+    },
+  };
 }

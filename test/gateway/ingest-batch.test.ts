@@ -4,48 +4,25 @@
  * order, and a batch with one lying chunk among good ones is refused —
  * CHUNK_REJECTED, no ack for it, none of its chunks stored, the job failed.
  */
-import { createHash, createPrivateKey, randomBytes, sign } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import tmp from 'tmp';
 import { compress } from 'zstd-napi';
-import { type Chunk, ErrorCode, helloSignedBytes, type Frame } from '@strata/protocol';
-import { enroll } from '../../agent/src/handshake.js';
-import { RawClient, testServer, type TestServer } from './harness.js';
+import { type Chunk, ErrorCode, type Frame } from '@strata/protocol';
+import { backupRig, type BackupRig, type RawClient, type TestServer } from './harness.js';
 
+let rig: BackupRig;
 let t: TestServer;
-let agentDir: tmp.DirResult;
-let identity: Awaited<ReturnType<typeof enroll>>;
+let agentWithBackup: BackupRig['agentWithBackup'];
+let finished: BackupRig['finished'];
 let sourceId = '';
 
 beforeAll(async () => {
-  t = await testServer();
-  agentDir = tmp.dirSync({ unsafeCleanup: true });
-  identity = await enroll(t.srv.url, await t.token(), agentDir.name);
-  sourceId = (await t.srv.catalog.createDataSource({ agentId: identity.agentId, name: 'files', kind: 'files', paths: ['/data'], includes: [], excludes: [] })).id;
+  rig = await backupRig();
+  ({ t, agentWithBackup, finished, sourceId } = rig);
 });
 afterAll(async () => {
-  await t?.close();
-  agentDir?.removeCallback();
+  await rig?.close();
 });
-
-async function agentWithBackup(): Promise<{ c: RawClient; jobId: string }> {
-  const c = await RawClient.connect(t.srv.agentUrl);
-  const signature = sign(null, helloSignedBytes(c.challengeNonce(), identity.agentId), createPrivateKey(identity.privateKey));
-  c.sendFrame({ kind: 'hello', body: { minVersion: 1, maxVersion: 1, agentId: identity.agentId, signature, agentVersion: 't', hostname: 'h' } });
-  await c.waitFor('welcome');
-  const job = await t.srv.jobs.startBackup(sourceId);
-  await c.waitFor('backup');
-  return { c, jobId: job.id };
-}
-
-async function finished(jobId: string) {
-  for (let i = 0; i < 200; i++) {
-    const j = await t.srv.catalog.getJob(jobId);
-    if (j && j.state !== 'running') return j;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('job did not end');
-}
 
 const sha = (b: Buffer): Buffer => createHash('sha256').update(b).digest();
 const rawChunk = (data: Buffer): Chunk => ({ hash: sha(data), compression: 0, rawSize: data.length, data });

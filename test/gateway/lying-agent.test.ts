@@ -3,47 +3,24 @@
  * bytes do not match its hash, and a commit that references chunks it never
  * uploaded. Each fails the job with a clear reason and records no recovery point.
  */
-import { createPrivateKey, randomBytes, sign } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import tmp from 'tmp';
-import { ErrorCode, helloSignedBytes, type Frame } from '@strata/protocol';
-import { enroll } from '../../agent/src/handshake.js';
-import { RawClient, testServer, type TestServer } from './harness.js';
+import { ErrorCode, type Frame } from '@strata/protocol';
+import { backupRig, type BackupRig, type TestServer } from './harness.js';
 
+let rig: BackupRig;
 let t: TestServer;
-let agentDir: tmp.DirResult;
-let identity: Awaited<ReturnType<typeof enroll>>;
+let agentWithBackup: BackupRig['agentWithBackup'];
+let finished: BackupRig['finished'];
 let sourceId = '';
 
 beforeAll(async () => {
-  t = await testServer();
-  agentDir = tmp.dirSync({ unsafeCleanup: true });
-  identity = await enroll(t.srv.url, await t.token(), agentDir.name);
-  sourceId = (await t.srv.catalog.createDataSource({ agentId: identity.agentId, name: 'files', kind: 'files', paths: ['/data'], includes: [], excludes: [] })).id;
+  rig = await backupRig();
+  ({ t, agentWithBackup, finished, sourceId } = rig);
 });
 afterAll(async () => {
-  await t?.close();
-  agentDir?.removeCallback();
+  await rig?.close();
 });
-
-async function agentWithBackup(): Promise<{ c: RawClient; jobId: string }> {
-  const c = await RawClient.connect(t.srv.agentUrl);
-  const signature = sign(null, helloSignedBytes(c.challengeNonce(), identity.agentId), createPrivateKey(identity.privateKey));
-  c.sendFrame({ kind: 'hello', body: { minVersion: 1, maxVersion: 1, agentId: identity.agentId, signature, agentVersion: 't', hostname: 'h' } });
-  await c.waitFor('welcome');
-  const job = await t.srv.jobs.startBackup(sourceId);
-  await c.waitFor('backup');
-  return { c, jobId: job.id };
-}
-
-async function finished(jobId: string) {
-  for (let i = 0; i < 200; i++) {
-    const j = await t.srv.catalog.getJob(jobId);
-    if (j && j.state !== 'running') return j;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('job did not end');
-}
 
 describe('a lying agent', () => {
   it('a chunk that does not match its hash: CHUNK_REJECTED, the job fails, nothing stored', async () => {
