@@ -103,6 +103,20 @@ describe('TreeBuilder and PrevEntries (a folder\'s Tree kept encoded)', () => {
     expect(p.find(Buffer.from('zz'))).toBeUndefined();
   });
 
+  it('finds every entry across windows (many entries; entries larger than a window)', async () => {
+    const many = Array.from({ length: 1500 }, (_, i) => entry(`n${String(i).padStart(5, '0')}`, i % 300 === 7 ? 3000 : 1, i));
+    const b = new TreeBuilder();
+    for (const e of many) b.add(Promise.resolve(e));
+    const bytes = await b.finish();
+    expect(Buffer.compare(bytes, Buffer.from(encodeTree({ entries: many })))).toBe(0);
+    const all = decodeTree(bytes).entries;
+    const p = new PrevEntries(bytes, null, new Set());
+    for (let i = 0; i < many.length; i += 1 + (i % 3)) {
+      expect(p.find(Buffer.from(`n${String(i).padStart(5, '0')}`))).toEqual(all[i]);
+      expect(p.find(Buffer.from(`n${String(i).padStart(5, '0')}a`))).toBeUndefined(); // between two names
+    }
+  });
+
   it('a Tree out of name order or damaged only loses reuse, never gives a wrong entry', () => {
     const unsorted = Buffer.from(encodeTree({ entries: [entries[4]!, entries[0]!] }));
     const p = new PrevEntries(unsorted, null, new Set());
