@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EntryType, encodeTree, decodeTree, type Entry } from '@strata/protocol';
 import { runBackup, type BackupUplink } from '../../agent/src/backup/index.js';
-import { HashTable } from '../../agent/src/backup/uploader.js';
+import { HashTable, PackedHashes } from '../../agent/src/backup/uploader.js';
 import { PrevEntries, TreeBuilder } from '../../agent/src/backup/walker.js';
 import { InlineCompressor } from '../../agent/src/util/zstd.js';
 import { GuardPolicy, getGc } from '../../agent/src/util/memory.js';
@@ -62,6 +62,21 @@ describe('HashTable (the uploader\'s seen chunks)', () => {
     t.add(b);
     expect(t.has(a) && t.has(b)).toBe(true);
     expect(t.size).toBe(2);
+  });
+});
+
+describe('PackedHashes (a large file\'s chunk hashes while it is read)', () => {
+  it('gives back every hash in order, as views of one buffer', () => {
+    const p = new PackedHashes();
+    const hs = Array.from({ length: 1000 }, (_, i) => h(`c${i}`));
+    for (const x of hs) p.push(x);
+    hs[0]!.fill(0); // copied in, not kept
+    const v = p.views();
+    expect(v.length).toBe(1000);
+    expect(v[0]).toEqual(h('c0'));
+    for (let i = 1; i < 1000; i++) expect(v[i]).toEqual(hs[i]);
+    expect(new Set(v.map((b) => b.buffer)).size).toBe(1);
+    expect(() => p.push(Buffer.alloc(31))).toThrow(RangeError);
   });
 });
 

@@ -102,6 +102,38 @@ export class HashTable {
   }
 }
 
+/** Where a file's chunk hashes go while it is read (a plain array for small files). */
+export interface HashSink { push(h: Buffer): unknown }
+
+/**
+ * A large file's chunk hashes, packed 32 bytes each while the file is read
+ * (each digest is its own Buffer and ArrayBuffer, ~300 bytes with their
+ * overhead, so a 1 GiB file's ~65 000 hashes cost ~19 MiB kept as they
+ * were); views() makes the Entry's list when the file is done, and the walker
+ * encodes and drops it soon after (walker.ts, TreeBuilder).
+ */
+export class PackedHashes implements HashSink {
+  private buf = Buffer.allocUnsafe(32 * 64);
+  private n = 0;
+
+  push(h: Buffer): void {
+    if (h.length !== 32) throw new RangeError(`a chunk hash is 32 bytes, not ${h.length}`);
+    if ((this.n + 1) * 32 > this.buf.length) {
+      const grown = Buffer.allocUnsafe(this.buf.length * 2);
+      this.buf.copy(grown, 0, 0, this.n * 32);
+      this.buf = grown;
+    }
+    h.copy(this.buf, this.n * 32);
+    this.n++;
+  }
+
+  views(): Buffer[] {
+    const out = new Array<Buffer>(this.n);
+    for (let i = 0; i < this.n; i++) out[i] = this.buf.subarray(i * 32, i * 32 + 32);
+    return out;
+  }
+}
+
 /** For chunks offered without a per-file hint (trees): always tried. */
 const NO_HINT = new CompressHint();
 
