@@ -13,7 +13,7 @@ import type { Logger } from './log.js';
 import { runRestore } from './restore/index.js';
 import { cacheDir, loadIdentity, saveStatus } from './state.js';
 import { LinkUplink } from './uplink.js';
-import { guardStats, startMemoryGuard } from './util/memory.js';
+import { PeakWatch, collectNow, guardStats, startMemoryGuard } from './util/memory.js';
 
 const PROGRESS_MS = 500;
 /**
@@ -29,10 +29,14 @@ const PROGRESS_MS = 500;
  * CPU with it vs 6.1-7.4 s without; main thread 2.8-3.3 vs 3.4-3.7 s; stop 7
  * in docs/benchmarks.md).
  * STRATA_AGENT_MEMORY_GUARD=0 turns the memory guard (util/memory.ts) off.
+ * STRATA_AGENT_MEMORY_LOG=1 adds what the memory was made of at each job's
+ * RSS peak (V8 heap spaces, external memory, anonymous / shared RSS) to the
+ * job's log line (util/memory.ts, PeakWatch).
  */
 const WORKERS = process.env.STRATA_AGENT_WORKERS === '1';
 const RESTORE_WORKER = process.env.STRATA_AGENT_RESTORE_WORKER !== '0';
 const MEMORY_GUARD = process.env.STRATA_AGENT_MEMORY_GUARD !== '0';
+const peaks = process.env.STRATA_AGENT_MEMORY_LOG === '1' ? new PeakWatch() : null;
 const FATAL = new Set([ErrorCode.AuthFailed, ErrorCode.AgentRevoked, ErrorCode.VersionMismatch]);
 
 export class FatalAgentError extends Error {}
@@ -84,6 +88,8 @@ export async function runDaemon(stateDir: string, log: Logger, opts: { signal?: 
         await link.send({ kind: 'jobFailed', body: { jobId, message: (e as Error).message.slice(0, 4000) } }).catch(() => {});
       } finally {
         jobs.delete(jobId);
+        // The job's buffers are garbage now; free them before the next job allocates its own.
+        if (MEMORY_GUARD) collectNow();
         await status(true, null, null);
       }
     };
@@ -122,7 +128,7 @@ async function backupJob(link: Link, stateDir: string, cmd: BackupCommand, jobs:
   await link.send({ kind: 'backupCommit', body: { jobId: cmd.jobId, root: result.root, files: result.files, dirs: result.dirs, bytes: result.bytes, warnings: result.warnings.slice(0, 1000) } });
   const { body } = await Promise.race([done, failed]);
   await commitCache(cache, body.pointId, result);
-  log.info({ jobId: cmd.jobId, pointId: body.pointId, sent: uplink.bytesSent, memoryGuard: { ...guardStats } }, 'backup done');
+  log.info({ jobId: cmd.jobId, pointId: body.pointId, sent: uplink.bytesSent, memoryGuard: { ...guardStats }, memory: peaks?.take() }, 'backup done');
 }
 
 async function restoreJob(link: Link, cmd: RestoreCommand, jobs: Map<string, AbortController>, log: Logger) {
@@ -149,7 +155,7 @@ async function restoreJob(link: Link, cmd: RestoreCommand, jobs: Map<string, Abo
       },
     });
     await link.send({ kind: 'restoreDone', body: { jobId: cmd.jobId, files: r.files, bytes: r.bytes, warnings: r.warnings.slice(0, 1000) } });
-    log.info({ jobId: cmd.jobId, files: r.files, memoryGuard: { ...guardStats } }, 'restore done');
+    log.info({ jobId: cmd.jobId, files: r.files, memoryGuard: { ...guardStats }, memory: peaks?.take() }, 'restore done');
   } finally {
     onFail();
     downlink.close();

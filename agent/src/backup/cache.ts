@@ -75,6 +75,21 @@ export class TreeCache {
 
   /** A tree of the committed point from its chunk hashes, or null if any chunk is missing or damaged. */
   async loadTree(hashes: Uint8Array[]): Promise<Tree | null> {
+    const bytes = await this.loadTreeBytes(hashes);
+    if (!bytes) return null;
+    try {
+      return decodeTree(bytes);
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * The encoded Tree (its chunks joined, each checked against its hash), or
+   * null if any chunk is missing or damaged. The walker reads it entry by
+   * entry (walker.ts, PrevEntries) instead of decoding it whole.
+   */
+  async loadTreeBytes(hashes: Uint8Array[]): Promise<Buffer | null> {
     const parts: Buffer[] = [];
     for (const h of hashes) {
       const path = chunkPath(this.dir, hex(h));
@@ -90,11 +105,7 @@ export class TreeCache {
       }
       parts.push(data);
     }
-    try {
-      return decodeTree(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
-    } catch {
-      return null;
-    }
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
 
   /**

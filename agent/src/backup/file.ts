@@ -13,7 +13,7 @@ import { checkAborted, errCode } from '../util/errors.js';
 import { sha256 } from '../util/hash.js';
 import { markRacy, statEntry } from './entry.js';
 import { report, type RunContext } from './context.js';
-import { CompressHint } from './uploader.js';
+import { CompressHint, PackedHashes, type HashSink } from './uploader.js';
 import type { Block, Region } from '../util/pool.js';
 import type { BlockCuts } from '../chunker/cuts.js';
 
@@ -42,14 +42,14 @@ export async function readFileEntry(ctx: RunContext, abs: Buffer, name: Buffer, 
     return null;
   }
   try {
-    const hashes: Buffer[] = [];
+    const hashes = new PackedHashes(); // 32 bytes per hash while the file is read (memory: docs/chunking.md)
     const size = await readChunks(ctx, fh, lst, hashes, abs);
     if (size < 0) return null;
     const after = await fh.stat({ bigint: true });
     const same = after.ino === lst.ino && after.dev === lst.dev && after.size === lst.size
       && after.mtimeNs === lst.mtimeNs && after.ctimeNs === lst.ctimeNs && BigInt(size) === lst.size;
     const entry = statEntry(name, EntryType.File, same ? lst : after);
-    entry.chunks = hashes;
+    entry.chunks = hashes.views();
     entry.size = size;
     if (!same) {
       ctx.warnings.add(`${showPath(abs)}: changed while being read; the backup holds the ${size} bytes that were read`);
@@ -141,7 +141,7 @@ interface Posted { block: Block; buf: Buffer; cuts: Promise<BlockCuts> }
  * (ctx.worker) when there is one. Either way block N is hashed off this
  * thread while block N+1 is read and the chunks of block N-1 go to the uploader.
  */
-async function readChunks(ctx: RunContext, fh: FileHandle, st: BigIntStats, hashes: Buffer[], abs: Buffer): Promise<number> {
+async function readChunks(ctx: RunContext, fh: FileHandle, st: BigIntStats, hashes: HashSink, abs: Buffer): Promise<number> {
   const expected = Number(st.size);
   const pool = ctx.pool;
   const chunker = new Chunker();
@@ -274,12 +274,12 @@ function keepLast(held: Block[], keep = 1): Block[] {
 }
 
 /** Hashes and offers one chunk; a chunk that is a view into `block` holds a reference to it until the uploader is done with it. */
-function offer(ctx: RunContext, chunk: Buffer, hashes: Buffer[], hint: CompressHint, block: Block | null): Promise<void> {
+function offer(ctx: RunContext, chunk: Buffer, hashes: HashSink, hint: CompressHint, block: Block | null): Promise<void> {
   return offerHashed(ctx, chunk, sha256(chunk), hashes, hint, block);
 }
 
 /** Offers one chunk whose hash is known. */
-async function offerHashed(ctx: RunContext, chunk: Buffer, h: Buffer, hashes: Buffer[], hint: CompressHint, block: Block | null): Promise<void> {
+async function offerHashed(ctx: RunContext, chunk: Buffer, h: Buffer, hashes: HashSink, hint: CompressHint, block: Block | null): Promise<void> {
   hashes.push(h);
   if (block && chunk.buffer === block.buf.buffer) {
     block.retain();

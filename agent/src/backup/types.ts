@@ -112,7 +112,7 @@ export const DEFAULT_TUNING: Omit<BackupTuning, 'compressor'> = {
   fileWorker: true,
   filesInFlight: 8,
   statAhead: 32,
-  // ~80 bytes of JS heap per remembered hash: 2 × 65 536 stay under 11 MiB on any dataset
-  // (a chunk seen longer ago is only queried again; the server then has it).
-  seenLimit: 65_536,
+  // Two fixed tables of 65 536 slots × 33 bytes (uploader.ts, HashTable): 4.1 MiB on any dataset,
+  // remembering the last 49 152–98 304 chunks (one seen longer ago is only queried again; the server then has it).
+  seenLimit: 49_152,
 };

@@ -39,6 +39,101 @@ export interface UploaderOptions {
   seenLimit: number;
 }
 
+/**
+ * The hashes of one generation of recently seen chunks, in fixed memory: an
+ * open-addressing table of whole 32-byte keys (never a prefix: a false
+ * "seen" would leave a chunk unsent) in one Int32Array, at most 3/4 full.
+ * A Set of latin1 strings cost ~80 bytes of JS heap per hash plus its
+ * rehashing; this costs 33 bytes per slot, allocated once per run, and gives
+ * the garbage collector nothing to trace.
+ */
+export class HashTable {
+  private readonly keys: Int32Array;
+  private readonly used: Uint8Array;
+  private readonly mask: number;
+  size = 0;
+
+  /** Room for `limit` hashes (the table has the next power of two ≥ 4/3 × limit slots). */
+  constructor(readonly limit: number) {
+    let slots = 16;
+    while (slots * 3 < limit * 4) slots *= 2;
+    this.mask = slots - 1;
+    this.keys = new Int32Array(slots * 8);
+    this.used = new Uint8Array(slots);
+  }
+
+  /** Bytes the table holds (fixed). */
+  get bytes(): number {
+    return this.keys.byteLength + this.used.byteLength;
+  }
+
+  has(h: Buffer): boolean {
+    return this.find(h) >= 0;
+  }
+
+  /** Adds `h` (a 32-byte hash) unless present; false when the table is full (nothing added). */
+  add(h: Buffer): boolean {
+    const i = this.find(h);
+    if (i >= 0) return true;
+    if (this.size >= this.limit) return false;
+    const slot = ~i;
+    const k = slot * 8;
+    for (let w = 0; w < 8; w++) this.keys[k + w] = h.readInt32LE(w * 4);
+    this.used[slot] = 1;
+    this.size++;
+    return true;
+  }
+
+  clear(): void {
+    this.used.fill(0);
+    this.size = 0;
+  }
+
+  /** The slot holding `h`, or ~(the free slot where it would go). SHA-256 bytes are uniform: the first word is the index. */
+  private find(h: Buffer): number {
+    if (h.length !== 32) throw new RangeError(`a chunk hash is 32 bytes, not ${h.length}`);
+    const w0 = h.readInt32LE(0);
+    for (let slot = w0 & this.mask; ; slot = (slot + 1) & this.mask) {
+      if (!this.used[slot]) return ~slot;
+      const k = slot * 8;
+      if (this.keys[k] === w0 && this.keys[k + 1] === h.readInt32LE(4) && this.keys[k + 2] === h.readInt32LE(8) && this.keys[k + 3] === h.readInt32LE(12)
+        && this.keys[k + 4] === h.readInt32LE(16) && this.keys[k + 5] === h.readInt32LE(20) && this.keys[k + 6] === h.readInt32LE(24) && this.keys[k + 7] === h.readInt32LE(28)) return slot;
+    }
+  }
+}
+
+/** Where a file's chunk hashes go while it is read (a plain array for small files). */
+export interface HashSink { push(h: Buffer): unknown }
+
+/**
+ * A large file's chunk hashes, packed 32 bytes each while the file is read
+ * (each digest is its own Buffer and ArrayBuffer, ~300 bytes with their
+ * overhead, so a 1 GiB file's ~65 000 hashes cost ~19 MiB kept as they
+ * were); views() makes the Entry's list when the file is done, and the walker
+ * encodes and drops it soon after (walker.ts, TreeBuilder).
+ */
+export class PackedHashes implements HashSink {
+  private buf = Buffer.allocUnsafe(32 * 64);
+  private n = 0;
+
+  push(h: Buffer): void {
+    if (h.length !== 32) throw new RangeError(`a chunk hash is 32 bytes, not ${h.length}`);
+    if ((this.n + 1) * 32 > this.buf.length) {
+      const grown = Buffer.allocUnsafe(this.buf.length * 2);
+      this.buf.copy(grown, 0, 0, this.n * 32);
+      this.buf = grown;
+    }
+    h.copy(this.buf, this.n * 32);
+    this.n++;
+  }
+
+  views(): Buffer[] {
+    const out = new Array<Buffer>(this.n);
+    for (let i = 0; i < this.n; i++) out[i] = this.buf.subarray(i * 32, i * 32 + 32);
+    return out;
+  }
+}
+
 /** For chunks offered without a per-file hint (trees): always tried. */
 const NO_HINT = new CompressHint();
 
@@ -58,8 +153,9 @@ export class ChunkUploader {
   private failure: unknown = null;
   private starving = false;
   private starvedAgain = false;
-  private seen = new Set<string>();
-  private seenOld = new Set<string>();
+  /** Two generations of recently seen hashes: when `seen` is full it becomes `seenOld` (whose table is cleared and reused). */
+  private seen: HashTable;
+  private seenOld: HashTable;
   private readonly batchChunks: number;
 
   constructor(
@@ -68,6 +164,8 @@ export class ChunkUploader {
     private readonly opts: UploaderOptions,
   ) {
     this.batchChunks = Math.max(1, Math.min(opts.batchChunks, MAX_BATCH_ITEMS));
+    this.seen = new HashTable(Math.max(1, opts.seenLimit));
+    this.seenOld = new HashTable(Math.max(1, opts.seenLimit));
   }
 
   /**
@@ -79,15 +177,9 @@ export class ChunkUploader {
       block?.release();
       throw this.failure;
     }
-    const key = hash.toString('latin1');
-    if (this.seen.has(key) || this.seenOld.has(key)) {
+    if (this.seenOld.has(hash) || !this.remember(hash)) {
       block?.release();
       return;
-    }
-    this.seen.add(key);
-    if (this.seen.size >= this.opts.seenLimit) {
-      this.seenOld = this.seen;
-      this.seen = new Set();
     }
     this.hashes.push(hash);
     this.datas.push(data);
@@ -95,6 +187,20 @@ export class ChunkUploader {
     this.hints.push(hint ? (hint.worthTrying ? hint : null) : NO_HINT);
     this.bytes += data.length;
     if (this.hashes.length >= this.batchChunks || this.bytes >= this.opts.batchBytes) await this.flush();
+  }
+
+  /** Adds `hash` to the seen hashes; false if it was there already. */
+  private remember(hash: Buffer): boolean {
+    const before = this.seen.size;
+    if (!this.seen.add(hash)) {
+      const old = this.seenOld;
+      old.clear();
+      this.seenOld = this.seen;
+      this.seen = old;
+      this.seen.add(hash);
+      return true;
+    }
+    return this.seen.size > before;
   }
 
   /** Sends what is pending and waits until every chunk was handed to the uplink. */
