@@ -255,7 +255,7 @@ async function readChunks(ctx: RunContext, fh: FileHandle, st: BigIntStats, hash
 }
 
 /** Offers the chunks of a whole file cut in one go (`cuts` covers all of `buf`: the last chunk included). */
-async function offerWhole(ctx: RunContext, buf: Buffer, block: Block, cuts: BlockCuts, hashes: Buffer[], hint: CompressHint): Promise<void> {
+async function offerWhole(ctx: RunContext, buf: Buffer, block: Block, cuts: BlockCuts, hashes: HashSink, hint: CompressHint): Promise<void> {
   let start = 0;
   const { ends, hashes: digests } = cuts;
   for (let k = 0; k < ends.length; k++) {
