@@ -21,3 +21,14 @@ export function sha256Many(list: readonly Uint8Array[]): Buffer;
 /** SHA-256 of buf[0, ends[0]), buf[ends[0], ends[1]), …: synchronously or on the thread pool. */
 export function sha256Many(buf: Uint8Array, ends: Uint32Array, async?: false): Buffer;
 export function sha256Many(buf: Uint8Array, ends: Uint32Array, async: true): Promise<Buffer>;
+
+/** A small file read whole: `n` bytes read into the region (n === region.length: it grew, no cuts), its chunks, and the fstat after reading. */
+export interface NativeFileRead extends NativeCuts {
+  n: number;
+  /** [dev, ino, mode, nlink, uid, gid, size, mtimeNs, ctimeNs], as fs.fstat(fd, { bigint: true }) gives them. */
+  st: BigInt64Array;
+}
+/** Why a small file could not be read: errno's name, Node's (negative) errno, the failing call, and which step ('open' or 'read'; an fstat failure is 'read'). */
+export interface NativeFileError { code: string; errno: number; syscall: string; stage: 'open' | 'read'; message: string }
+/** Opens (flags | noatime; again without noatime on EPERM), reads from 0 into region, fstats, closes, cuts and hashes: one trip to the thread pool. */
+export function readSmall(params: ParamsHandle, path: Uint8Array, region: Uint8Array, flags: number, noatime: number): Promise<NativeFileRead | NativeFileError>;

@@ -14,15 +14,25 @@
  * Contract: a block's bytes must not change until its push has settled (they are
  * read in place on another thread); pushes on one stream must not overlap
  * (index.js queues them); nothing keeps a reference to a block after its push.
+ *
+ * readSmall does a whole small file in one pool trip (open, read, fstat, close,
+ * cut, hash): the backup's main thread otherwise paid four fs/promises calls
+ * (a promise, a request and a pool round trip each) per small file.
  */
+#define _GNU_SOURCE 1 /* pread, O_CLOEXEC and st_mtim under -std=c11 */
 #define NAPI_VERSION 8
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 #include <node_api.h>
+#include <uv.h>
 #include <openssl/sha.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct {
   uint32_t gear[256];
@@ -310,7 +320,24 @@ static napi_value stream_open(napi_env env, napi_callback_info info) {
 
 /* ---- async jobs on libuv's thread pool ---- */
 
-enum { JOB_PUSH, JOB_WHOLE, JOB_MANY };
+enum { JOB_PUSH, JOB_WHOLE, JOB_MANY, JOB_FILE };
+
+/* The fields of the fstat after reading that the backup uses, in this order
+ * (the file worker's order: backup/file-worker.ts statOf). */
+enum { ST_DEV, ST_INO, ST_MODE, ST_NLINK, ST_UID, ST_GID, ST_SIZE, ST_MTIME_NS, ST_CTIME_NS, ST_COUNT };
+
+/* JOB_FILE: a small file opened, read, fstat'ed and closed on the pool thread. */
+typedef struct {
+  char *path;          /* NUL-terminated copy (the JS Buffer has no NUL) */
+  int flags, noatime;
+  uint8_t *region;     /* read into; kept alive by keep_buf */
+  size_t cap;
+  size_t n;            /* bytes read; n == cap: the file grew */
+  int err;             /* errno, 0 if none */
+  const char *stage;   /* "open" | "read" when err */
+  const char *syscall;
+  int64_t st[ST_COUNT];
+} file_job_t;
 
 typedef struct {
   int kind;
@@ -322,6 +349,7 @@ typedef struct {
   const uint8_t *data;
   size_t n;
   const uint32_t *ends; /* JOB_MANY */
+  file_job_t *file;     /* JOB_FILE */
   cuts_t out;
 } job_t;
 
@@ -333,9 +361,96 @@ static void sha_many(const uint8_t *data, const uint32_t *ends, size_t count, ui
   }
 }
 
+static int64_t ns_of(struct timespec t) { return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec; }
+
+/* Open, read (one byte more than expected: a full region means the file grew), fstat, close;
+ * what backup/file.ts openForRead + fh.read + fh.stat + close do, without four pool round trips. */
+static void read_file(job_t *j) {
+  file_job_t *f = j->file;
+  /* O_CLOEXEC as libuv adds it: no child process inherits the descriptor. */
+  int fd;
+  do fd = open(f->path, f->flags | f->noatime | O_CLOEXEC); while (fd < 0 && errno == EINTR);
+  /* O_NOATIME needs ownership or CAP_FOWNER (absent e.g. under root squash or a dropped euid). */
+  if (fd < 0 && f->noatime && errno == EPERM) {
+    do fd = open(f->path, f->flags | O_CLOEXEC); while (fd < 0 && errno == EINTR);
+  }
+  if (fd < 0) {
+    f->err = errno; f->stage = "open"; f->syscall = "open";
+    return;
+  }
+  size_t n = 0;
+  while (n < f->cap) {
+    ssize_t r = pread(fd, f->region + n, f->cap - n, (off_t)n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      f->err = errno; f->stage = "read"; f->syscall = "read";
+      break;
+    }
+    if (r == 0) break; /* end of file */
+    n += (size_t)r;
+  }
+  struct stat st;
+  if (!f->err && fstat(fd, &st) != 0) {
+    f->err = errno; f->stage = "read"; f->syscall = "fstat";
+  }
+  close(fd); /* read-only: nothing to lose if it fails */
+  if (f->err) return;
+  f->n = n;
+  f->st[ST_DEV] = (int64_t)st.st_dev;
+  f->st[ST_INO] = (int64_t)st.st_ino;
+  f->st[ST_MODE] = (int64_t)st.st_mode;
+  f->st[ST_NLINK] = (int64_t)st.st_nlink;
+  f->st[ST_UID] = (int64_t)st.st_uid;
+  f->st[ST_GID] = (int64_t)st.st_gid;
+  f->st[ST_SIZE] = (int64_t)st.st_size;
+  f->st[ST_MTIME_NS] = ns_of(st.st_mtim);
+  f->st[ST_CTIME_NS] = ns_of(st.st_ctim);
+  if (n == f->cap) return; /* grew: the caller reads it the long way */
+  cut(j->s, f->region, n, &j->out);
+  if (finish(j->s, j->out.hashes + 32 * j->out.count)) j->out.ends[j->out.count++] = (uint32_t)n;
+}
+
+/* { n, ends, hashes, st: BigInt64Array } or { code, errno, syscall, stage, message } */
+static napi_value make_file_result(napi_env env, job_t *j) {
+  file_job_t *f = j->file;
+  napi_value obj, v;
+  if (f->err) {
+    CHECK(env, napi_create_object(env, &obj));
+    int uverr = uv_translate_sys_error(f->err);
+    char msg[300];
+    snprintf(msg, sizeof msg, "%s: %s, %s", uv_err_name(uverr), uv_strerror(uverr), f->syscall);
+    CHECK(env, napi_create_string_utf8(env, uv_err_name(uverr), NAPI_AUTO_LENGTH, &v));
+    CHECK(env, napi_set_named_property(env, obj, "code", v));
+    CHECK(env, napi_create_int32(env, uverr, &v));
+    CHECK(env, napi_set_named_property(env, obj, "errno", v));
+    CHECK(env, napi_create_string_utf8(env, f->syscall, NAPI_AUTO_LENGTH, &v));
+    CHECK(env, napi_set_named_property(env, obj, "syscall", v));
+    CHECK(env, napi_create_string_utf8(env, f->stage, NAPI_AUTO_LENGTH, &v));
+    CHECK(env, napi_set_named_property(env, obj, "stage", v));
+    CHECK(env, napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &v));
+    CHECK(env, napi_set_named_property(env, obj, "message", v));
+    return obj;
+  }
+  obj = make_cuts(env, &j->out);
+  if (!obj) return NULL;
+  CHECK(env, napi_create_double(env, (double)f->n, &v));
+  CHECK(env, napi_set_named_property(env, obj, "n", v));
+  napi_value ab, st;
+  void *p = NULL;
+  CHECK(env, napi_create_arraybuffer(env, sizeof f->st, &p, &ab));
+  memcpy(p, f->st, sizeof f->st);
+  CHECK(env, napi_create_typedarray(env, napi_bigint64_array, ST_COUNT, ab, 0, &st));
+  CHECK(env, napi_set_named_property(env, obj, "st", st));
+  return obj;
+}
+
 static void job_execute(napi_env env, void *data) {
   (void)env;
   job_t *j = data;
+  if (j->kind == JOB_FILE) {
+    read_file(j);
+    return;
+  }
   if (j->kind == JOB_MANY) {
     sha_many(j->data, j->ends, j->out.count, j->out.hashes);
     return;
@@ -349,6 +464,7 @@ static void job_complete(napi_env env, napi_status status, void *data) {
   napi_value result = NULL;
   if (status == napi_ok) {
     if (j->kind == JOB_MANY) napi_create_buffer_copy(env, j->out.count * 32, j->out.count ? (const void *)j->out.hashes : "", NULL, &result);
+    else if (j->kind == JOB_FILE) result = make_file_result(env, j);
     else result = make_cuts(env, &j->out);
   }
   if (result) {
@@ -366,7 +482,9 @@ static void job_complete(napi_env env, napi_status status, void *data) {
     napi_reject_deferred(env, j->deferred, err);
   }
   if (j->kind == JOB_PUSH) j->s->busy = 0;
-  else if (j->kind == JOB_WHOLE) free(j->s);
+  else if (j->kind == JOB_WHOLE || j->kind == JOB_FILE) free(j->s);
+  if (j->file) free(j->file->path);
+  free(j->file);
   napi_delete_reference(env, j->keep_buf);
   if (j->keep_extra) napi_delete_reference(env, j->keep_extra);
   napi_delete_async_work(env, j->work);
@@ -389,7 +507,9 @@ fail:
   throw_last(env);
   if (j->keep_buf) napi_delete_reference(env, j->keep_buf);
   if (j->keep_extra) napi_delete_reference(env, j->keep_extra);
-  if (j->kind == JOB_WHOLE) free(j->s);
+  if (j->kind == JOB_WHOLE || j->kind == JOB_FILE) free(j->s);
+  if (j->file) free(j->file->path);
+  free(j->file);
   cuts_free(&j->out);
   free(j);
   return NULL;
@@ -579,6 +699,65 @@ static napi_value sha256_many(napi_env env, napi_callback_info info) {
   return queue(env, j, argv[0], argv[1]);
 }
 
+/*
+ * readSmall(params, path: Buffer, region: Uint8Array, flags, noatime) → Promise of
+ * { n, ends, hashes, st: BigInt64Array [dev, ino, mode, nlink, uid, gid, size, mtimeNs, ctimeNs] }
+ * or { code, errno, syscall, stage: 'open' | 'read', message }.
+ * A small file in one trip to the thread pool: opened (flags | noatime, retried
+ * without noatime on EPERM), read from offset 0 into `region` until it is full
+ * or the file ends, fstat'ed, closed; then cut and hashed whole unless it filled
+ * the region (n === region.length: it grew; no cuts). The region's bytes must not
+ * be touched until the promise settles.
+ */
+static napi_value read_small(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5] = {NULL, NULL, NULL, NULL, NULL};
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "readSmall(params, path, region, flags, noatime) needs 5 arguments");
+    return NULL;
+  }
+  params_t *p = get_tagged(env, argv[0], &PARAMS_TAG, "params");
+  if (!p) return NULL;
+  const uint8_t *path, *region;
+  size_t path_len, cap;
+  uint32_t flags, noatime;
+  if (!get_bytes(env, argv[1], "path", &path, &path_len) || !get_bytes(env, argv[2], "region", &region, &cap)
+      || !check_block_size(env, cap) || !get_u32(env, argv[3], "flags", &flags) || !get_u32(env, argv[4], "noatime", &noatime)) return NULL;
+  if (path_len == 0 || memchr(path, 0, path_len)) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "readSmall: path must be non-empty and hold no NUL byte");
+    return NULL;
+  }
+  if (cap == 0) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "readSmall: the region must hold at least one byte");
+    return NULL;
+  }
+  job_t *j = calloc(1, sizeof *j);
+  stream_t *s = j ? calloc(1, sizeof *s) : NULL;
+  file_job_t *f = s ? calloc(1, sizeof *f) : NULL;
+  char *pc = f ? malloc(path_len + 1) : NULL;
+  if (!pc || !cuts_init(&j->out, cap, p->min)) {
+    if (j) cuts_free(&j->out);
+    free(pc); free(f); free(s); free(j);
+    napi_throw_error(env, "ERR_STRATA_NATIVE", "out of memory");
+    return NULL;
+  }
+  memcpy(pc, path, path_len);
+  pc[path_len] = 0;
+  f->path = pc;
+  f->flags = (int)flags;
+  f->noatime = (int)noatime;
+  f->region = (uint8_t *)region;
+  f->cap = cap;
+  s->p = *p;
+  j->kind = JOB_FILE;
+  j->s = s;
+  j->file = f;
+  j->data = region;
+  j->n = cap;
+  return queue(env, j, argv[2], NULL);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"createParams", NULL, create_params, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -587,6 +766,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"streamFinish", NULL, stream_finish, NULL, NULL, NULL, napi_enumerable, NULL},
     {"chunkHash", NULL, chunk_hash, NULL, NULL, NULL, napi_enumerable, NULL},
     {"sha256Many", NULL, sha256_many, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"readSmall", NULL, read_small, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

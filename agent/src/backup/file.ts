@@ -7,7 +7,7 @@ import { constants, type BigIntStats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { EntryType, type Entry } from '@strata/protocol';
 import { Chunker, type HashStream } from '../chunker/index.js';
-import { NATIVE_ASYNC_MIN } from '../chunker/native.js';
+import { NATIVE_ASYNC_MIN, type SmallFileRead } from '../chunker/native.js';
 import { showPath } from '../util/bytes.js';
 import { checkAborted, errCode } from '../util/errors.js';
 import { sha256 } from '../util/hash.js';
@@ -16,6 +16,9 @@ import { report, type RunContext } from './context.js';
 import { CompressHint, PackedHashes, type HashSink } from './uploader.js';
 import type { Block, Region } from '../util/pool.js';
 import type { BlockCuts } from '../chunker/cuts.js';
+import type { SmallRead as WorkerSmallRead } from './file-worker.js';
+
+type SmallRead = SmallFileRead | WorkerSmallRead;
 
 const IS_ROOT = process.getuid?.() === 0;
 // O_NONBLOCK: a file swapped for a FIFO after lstat must not hang the backup.
@@ -30,9 +33,16 @@ const MIN_READ = 64 * 1024;
  * the file read is the one stat'ed and did not change meanwhile.
  */
 export async function readFileEntry(ctx: RunContext, abs: Buffer, name: Buffer, lst: BigIntStats): Promise<Entry | null> {
-  if (ctx.worker && lst.size < BigInt(ctx.pool.blockSize) && lst.nlink <= 1n) {
-    const e = await readSmallInWorker(ctx, abs, name, lst);
-    if (e !== 'grew') return e;
+  if (lst.size < BigInt(ctx.pool.blockSize) && lst.nlink <= 1n) {
+    const native = ctx.native?.smallFiles ? ctx.native : null;
+    // With the addon: one thread-pool trip instead of four fs/promises calls (open, read, fstat,
+    // close: each a promise and a round trip) plus the chunk-and-hash call.
+    const reader = native ? (buf: Buffer) => native.readSmall(abs, buf, BASE_FLAGS, NOATIME)
+      : ctx.worker ? (buf: Buffer) => ctx.worker!.readSmall(abs, buf, BASE_FLAGS, NOATIME) : null;
+    if (reader) {
+      const e = await readSmall(ctx, abs, name, lst, reader);
+      if (e !== 'grew') return e;
+    }
   }
   let fh: FileHandle;
   try {
@@ -65,17 +75,18 @@ export async function readFileEntry(ctx: RunContext, abs: Buffer, name: Buffer, 
 }
 
 /**
- * A file smaller than a block, read, chunked and hashed by the file worker in
- * one message into a region of a pool block (files read alongside others:
- * walker.ts). 'grew': it no longer fits; read it the long way.
+ * A file smaller than a block, read, chunked and hashed in one call into a
+ * region of a pool block (files read alongside others: walker.ts), by the
+ * native addon on libuv's thread pool or by the file worker in one message.
+ * 'grew': it no longer fits; read it the long way.
  */
-async function readSmallInWorker(ctx: RunContext, abs: Buffer, name: Buffer, lst: BigIntStats): Promise<Entry | null | 'grew'> {
+async function readSmall(ctx: RunContext, abs: Buffer, name: Buffer, lst: BigIntStats, read: (region: Buffer) => Promise<SmallRead>): Promise<Entry | null | 'grew'> {
   const pool = ctx.pool;
   // One byte more than expected: a file that grew fills the region.
   const region = await pool.take(Math.max(1, Math.min(pool.blockSize, Number(lst.size) + 1)), ctx.signal);
   const block = region.block;
   try {
-    const r = await ctx.worker!.readSmall(abs, region.buf, BASE_FLAGS, NOATIME);
+    const r = await read(region.buf);
     if (!r.ok) {
       warnFile(ctx, abs, r.err, r.stage);
       return null;
@@ -94,7 +105,7 @@ async function readSmallInWorker(ctx: RunContext, abs: Buffer, name: Buffer, lst
       start = ends[k]!;
       await offerHashed(ctx, chunk, digests.subarray(32 * k, 32 * k + 32), hashes, hint, block);
     }
-    if (start !== r.n) throw new Error(`file worker chunked ${start} of the ${r.n} bytes of ${showPath(abs)}`);
+    if (start !== r.n) throw new Error(`small-file reader chunked ${start} of the ${r.n} bytes of ${showPath(abs)}`);
     ctx.counters.bytesScanned += r.n;
     const entry = statEntry(name, EntryType.File, same ? lst : after);
     entry.chunks = hashes;

@@ -9,6 +9,7 @@
  * chunker on the main thread (or the file worker) exactly as before.
  * The parameters and the gear table are passed in from params.ts (one source of truth).
  */
+import type { BigIntStats } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as Addon from '@strata/agent-native';
 import type { BlockCuts, HashStream } from './cuts.js';
@@ -23,7 +24,24 @@ export interface NativeHasher {
   cutAllAsync(buf: Uint8Array): Promise<BlockCuts>;
   /** SHA-256 of buf[0, ends[0]), buf[ends[0], ends[1]), …, as 32-byte digests; on the thread pool. */
   sha256Many(buf: Uint8Array, ends: Uint32Array): Promise<Buffer>;
+  /**
+   * Whether backup/file.ts reads small files with readSmall (STRATA_AGENT_NATIVE_SMALL=0: no,
+   * they take open/read/fstat/close through fs/promises as before; for A/B measurements).
+   */
+  readonly smallFiles: boolean;
+  /**
+   * A small file in one thread-pool trip: open (flags | noatime, again without noatime on EPERM),
+   * read from offset 0 into `region` until it is full or the file ends, fstat, close, cut and hash.
+   * n === region.length means the file grew (no cuts: read it the long way). The region's bytes
+   * must not change until the promise settles.
+   */
+  readSmall(path: Buffer, region: Uint8Array, flags: number, noatime: number): Promise<SmallFileRead>;
 }
+
+/** What readSmall gives: like the file worker's SmallRead (backup/file-worker.ts). */
+export type SmallFileRead =
+  | { ok: true; n: number; st: BigIntStats; cuts: BlockCuts }
+  | { ok: false; stage: 'open' | 'read'; err: Error };
 
 /**
  * A whole small file is cut and hashed on the thread pool from this size on, below it on this
@@ -31,8 +49,28 @@ export interface NativeHasher {
  */
 export const NATIVE_ASYNC_MIN = 16 * 1024;
 
+const S_IFMT = 0o170000n;
+/** The fields of a bigint fstat the backup uses (entry.ts statEntry, file.ts's comparisons), from the addon's array. */
+class NativeStats {
+  readonly dev: bigint; readonly ino: bigint; readonly mode: bigint; readonly nlink: bigint;
+  readonly uid: bigint; readonly gid: bigint; readonly size: bigint; readonly mtimeNs: bigint; readonly ctimeNs: bigint;
+  constructor(a: BigInt64Array) {
+    this.dev = a[0]!; this.ino = a[1]!; this.mode = a[2]!; this.nlink = a[3]!;
+    this.uid = a[4]!; this.gid = a[5]!; this.size = a[6]!; this.mtimeNs = a[7]!; this.ctimeNs = a[8]!;
+  }
+  private is(t: bigint): boolean { return (this.mode & S_IFMT) === t; }
+  isFile(): boolean { return this.is(0o100000n); }
+  isDirectory(): boolean { return this.is(0o040000n); }
+  isSymbolicLink(): boolean { return this.is(0o120000n); }
+  isFIFO(): boolean { return this.is(0o010000n); }
+  isSocket(): boolean { return this.is(0o140000n); }
+  isCharacterDevice(): boolean { return this.is(0o020000n); }
+  isBlockDevice(): boolean { return this.is(0o060000n); }
+}
+
 class Native implements NativeHasher {
   private readonly params: Addon.ParamsHandle;
+  readonly smallFiles = process.env.STRATA_AGENT_NATIVE_SMALL !== '0';
 
   constructor(private readonly addon: typeof Addon, p: ChunkerParams) {
     checkParams(p);
@@ -68,6 +106,19 @@ class Native implements NativeHasher {
 
   sha256Many(buf: Uint8Array, ends: Uint32Array): Promise<Buffer> {
     return this.addon.sha256Many(buf, ends, true);
+  }
+
+  async readSmall(path: Buffer, region: Uint8Array, flags: number, noatime: number): Promise<SmallFileRead> {
+    const r = await this.addon.readSmall(this.params, path, region, flags, noatime);
+    if ('code' in r) {
+      // Shaped like Node's fs errors, so warnFile words it as before: fs/promises names the
+      // path for open, not for calls on the descriptor (read, fstat).
+      const err = r.syscall === 'open'
+        ? Object.assign(new Error(`${r.message} '${path.toString()}'`), { code: r.code, errno: r.errno, syscall: r.syscall, path: path.toString() })
+        : Object.assign(new Error(r.message), { code: r.code, errno: r.errno, syscall: r.syscall });
+      return { ok: false, stage: r.stage, err };
+    }
+    return { ok: true, n: r.n, st: new NativeStats(r.st) as unknown as BigIntStats, cuts: r };
   }
 }
 
