@@ -70,10 +70,12 @@ class NativeStats {
 
 class Native implements NativeHasher {
   private readonly params: Addon.ParamsHandle;
-  readonly smallFiles = process.env.STRATA_AGENT_NATIVE_SMALL !== '0';
+  /** Off by switch, or when an addon built before readSmall existed is loaded (a stale build must not fail small files). */
+  readonly smallFiles: boolean;
 
   constructor(private readonly addon: typeof Addon, p: ChunkerParams) {
     checkParams(p);
+    this.smallFiles = process.env.STRATA_AGENT_NATIVE_SMALL !== '0' && typeof (addon as { readSmall?: unknown }).readSmall === 'function';
     this.params = addon.createParams(GEAR, p.minSize, p.normalSize, p.maxSize, p.maskS, p.maskL);
   }
 
