@@ -126,7 +126,7 @@ export class Planner {
     // Entries passed are dropped from the decoded Tree (only entries[i..] are
     // read again, by prefetchTrees): a file's chunk list (a view per hash, ~100
     // bytes) then lives only from here until the file is written, not until
-    // the whole folder is done (at 2 GiB the bench's large/ holds ~60 000 hashes).
+    // the whole folder is done (the bench's large/: six files, tens of thousands of hashes).
     const entries: (Entry | undefined)[] = tree.entries;
     let prefetched = 0;
     for (let i = 0; i < entries.length; i++) {
