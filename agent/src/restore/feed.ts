@@ -7,6 +7,12 @@
  * already requested and not yet taken (zero runs, duplicate files) is not
  * requested again: its slots share one verified buffer. fetchTree reads one
  * folder's Tree.
+ *
+ * A file's chunk list is kept as given (the hash views of its decoded Entry)
+ * until its chunks are about to be requested: a per-chunk Slot (~250 bytes
+ * with its hash Buffer and key string) is made only for the chunks in the
+ * request window, not for every chunk of every file enqueued ahead (a 940 MiB
+ * disk image is ~60 000 chunks: ~15 MiB of Slots held at once before).
  */
 import { MAX_BATCH_ITEMS, decodeTree, type Tree } from '@strata/protocol';
 import { AgentError, checkAborted } from '../util/errors.js';
@@ -33,6 +39,8 @@ interface Ref { req: Promise<Buffer[]>; k: number }
 /** One chunk position in the take order; `value` is set once requested (or shared with an earlier slot). */
 interface Slot { hash: Buffer; key: string; where: string; est: number; value: Ref | null }
 interface Shared { ref: Ref; refs: number }
+/** A file's chunks not yet made into Slots: hashes[next..]. */
+interface Pending { hashes: Uint8Array[]; next: number; where: string; est: number }
 
 async function fetchVerified(downlink: RestoreDownlink, items: Item[]): Promise<Buffer[]> {
   const chunks = await downlink.fetch(items.map((i) => i.hash));
@@ -44,6 +52,9 @@ async function fetchVerified(downlink: RestoreDownlink, items: Item[]): Promise<
 
 export class ChunkFeed {
   private queue: (Slot | null)[] = [];
+  /** Enqueued chunks after those in `queue`, in order (made into Slots by pull() as requests need them). */
+  private pending: (Pending | null)[] = [];
+  private pendingHead = 0;
   /** queue[..taken) are taken, queue[..requested) requested. */
   private taken = 0;
   private requested = 0;
@@ -67,13 +78,33 @@ export class ChunkFeed {
   /** Adds the chunks of one file of `size` bytes (`where` names it in errors), to be taken after everything enqueued before. */
   enqueue(hashes: Uint8Array[], where: string, size: number): void {
     // The exact chunk sizes are unknown until fetched: estimate from the file's size.
-    const est = hashes.length ? Math.max(1, Math.ceil(size / hashes.length)) : 0;
-    for (const h of hashes) {
-      const hash = Buffer.from(h.buffer, h.byteOffset, h.length);
-      this.queue.push({ hash, key: hash.toString('latin1'), where, est, value: null });
-      this.aheadBytes += est;
-    }
+    if (hashes.length === 0) return;
+    const est = Math.max(1, Math.ceil(size / hashes.length));
+    this.pending.push({ hashes, next: 0, where, est });
+    this.aheadBytes += est * hashes.length;
     this.pump('full');
+  }
+
+  /** Makes the next enqueued chunk a Slot at the end of `queue`; false if none is left. */
+  private pull(): boolean {
+    const p = this.pending[this.pendingHead];
+    if (!p) return false;
+    const h = p.hashes[p.next++]!;
+    const hash = Buffer.isBuffer(h) ? h : Buffer.from(h.buffer, h.byteOffset, h.length);
+    this.queue.push({ hash, key: hash.toString('latin1'), where: p.where, est: p.est, value: null });
+    if (p.next === p.hashes.length) {
+      this.pending[this.pendingHead++] = null; // let the file's list be collected
+      if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pending.length) {
+        this.pending = this.pending.slice(this.pendingHead);
+        this.pendingHead = 0;
+      }
+    }
+    return true;
+  }
+
+  /** Chunks enqueued and not yet requested remain. */
+  private unrequested(): boolean {
+    return this.requested < this.queue.length || this.pendingHead < this.pending.length;
   }
 
   /** Expected bytes enqueued and not yet taken (the planner stops enqueueing above its look-ahead). */
@@ -121,8 +152,8 @@ export class ChunkFeed {
   }
 
   private advance(): Slot {
-    if (this.taken >= this.queue.length) throw new Error('restore: chunk taken beyond those enqueued');
     if (this.taken >= this.requested) this.pump('force');
+    if (this.taken >= this.queue.length) throw new Error('restore: chunk taken beyond those enqueued');
     const s = this.queue[this.taken]!;
     this.queue[this.taken++] = null; // let written chunks be collected
     this.aheadBytes -= s.est;
@@ -148,14 +179,15 @@ export class ChunkFeed {
     let force = mode === 'force';
     const L = this.limits;
     // Forced (the writer waits for an unrequested chunk): one request goes out past the limits.
-    while (this.requested < this.queue.length && (force || (this.inFlight < L.batchesInFlight && this.windowBytes < L.windowBytes))) {
+    while (this.unrequested() && (force || (this.inFlight < L.batchesInFlight && this.windowBytes < L.windowBytes))) {
       const items: Item[] = [];
       const local = new Map<string, number>(); // hash -> index in items (a duplicate within this request)
       const plan: { s: Slot; k: number; sh: Shared | undefined }[] = [];
       let bytes = 0;
       let scanned = 0;
       let j = this.requested;
-      for (; j < this.queue.length && bytes < L.batchBytes && items.length < Math.min(L.batchChunks, MAX_BATCH_ITEMS); j++) {
+      for (; bytes < L.batchBytes && items.length < Math.min(L.batchChunks, MAX_BATCH_ITEMS); j++) {
+        if (j >= this.queue.length && !this.pull()) break;
         const s = this.queue[j]!;
         scanned += s.est;
         const sh = this.window.get(s.key);

@@ -123,18 +123,27 @@ export class Planner {
     if (!ahead?.ready) this.feed.flush(); // the Tree may take a while: let what is queued go out
     const tree = await (ahead?.p ?? fetchTree(this.downlink, e.chunks, where));
     checkTree(tree, where, false);
-    const entries = tree.entries;
+    // Entries passed are dropped from the decoded Tree (only entries[i..] are
+    // read again, by prefetchTrees): a file's chunk list (a view per hash, ~100
+    // bytes) then lives only from here until the file is written, not until
+    // the whole folder is done (the bench's large/: six files, tens of thousands of hashes).
+    const entries: (Entry | undefined)[] = tree.entries;
     let prefetched = 0;
     for (let i = 0; i < entries.length; i++) {
       if (this.stopped) throw new Error('restore: planner stopped');
       const c = entries[i]!;
+      if (c.type !== EntryType.Dir) entries[i] = undefined;
       const name = asBuffer(c.name);
       const childPoint = joinPath(point, name);
       const childState = state === 'in' ? 'in' : this.sel.state(childPoint);
-      if (childState === 'out') continue;
+      if (childState === 'out') {
+        entries[i] = undefined;
+        continue;
+      }
       const childPos = { root: pos.root, comps: [...pos.comps, name] };
       if (c.type === EntryType.Dir) {
         if (prefetched < entries.length) prefetched = this.prefetchTrees(entries, Math.max(i, prefetched), point, state);
+        entries[i] = undefined;
         await this.dir({ kind: 'dir', e: c, point: childPoint, name, pos: childPos, state: childState, root: -1, count: childState === 'in' && state !== 'in' });
         continue;
       }
@@ -161,7 +170,7 @@ export class Planner {
    * continue from. A Tree request waits behind the data requests already
    * queued at the server; asking early keeps the walk ahead of the writer.
    */
-  private prefetchTrees(entries: Entry[], i: number, point: Buffer, state: Selected): number {
+  private prefetchTrees(entries: (Entry | undefined)[], i: number, point: Buffer, state: Selected): number {
     let j = i;
     for (; j < entries.length && this.trees.size < TREES_AHEAD; j++) {
       const c = entries[j]!;

@@ -35,7 +35,7 @@ function fill(m, fd) {
   const warnings = [];
   let err = null, written = 0;
   try {
-    const data = m.slot >= 0 ? Buffer.from(shared, m.slot * slotBytes, m.len) : m.data ? Buffer.from(m.data) : null;
+    const data = m.slot >= 0 ? Buffer.from(shared, m.slot * slotBytes, m.len) : m.data ? Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength) : null;
     while (data && written < data.length) {
       const n = fs.writeSync(fd, data, written, data.length - written, written);
       if (n <= 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
