@@ -4,13 +4,13 @@
  * progress. A revoked or unknown identity stops the daemon with a clear error.
  */
 import { ErrorCode, type BackupCommand, type Frame, type RestoreCommand } from '@strata/protocol';
-import { commitCache, runBackup } from './backup/index.js';
+import { commitCache, runBackup, type BackupCounters } from './backup/index.js';
 import { LinkDownlink } from './downlink.js';
 import { connectAndHello } from './handshake.js';
 import type { Link } from './link.js';
 import { PinMismatchError, ServerError } from './link.js';
 import type { Logger } from './log.js';
-import { runRestore } from './restore/index.js';
+import { runRestore, type RestoreProgress } from './restore/index.js';
 import { cacheDir, loadIdentity, saveStatus } from './state.js';
 import { LinkUplink } from './uplink.js';
 import { PeakWatch, collectNow, guardStats, startMemoryGuard } from './util/memory.js';
@@ -109,18 +109,13 @@ async function backupJob(link: Link, stateDir: string, cmd: BackupCommand, jobs:
   jobs.set(cmd.jobId, ac);
   const uplink = new LinkUplink(link, cmd.jobId);
   const cache = cacheDir(stateDir, cmd.dataSourceId);
-  let last = 0;
-  log.info({ jobId: cmd.jobId, paths: cmd.paths }, 'backup started');
-  const result = await runBackup({
-    cmd, cacheDir: cache, uplink, signal: ac.signal, tuning: { fileWorker: WORKERS },
-    onProgress: (c) => {
-      const now = Date.now();
-      if (now - last < PROGRESS_MS) return;
-      last = now;
-      void link.send({ kind: 'progress', body: { jobId: cmd.jobId, ...c, bytesSent: uplink.bytesSent, currentPath: c.currentPath.slice(0, 4000) } }).catch(() => {});
-    },
+  const progress = throttled<BackupCounters>((c) => {
+    void link.send({ kind: 'progress', body: { jobId: cmd.jobId, ...c, bytesSent: uplink.bytesSent, currentPath: c.currentPath.slice(0, 4000) } }).catch(() => {});
   });
+  log.info({ jobId: cmd.jobId, paths: cmd.paths }, 'backup started');
+  const result = await runBackup({ cmd, cacheDir: cache, uplink, signal: ac.signal, tuning: { fileWorker: WORKERS }, onProgress: progress.report });
   await uplink.drain();
+  progress.flush(); // the run's final counters are what the job row keeps
   const done = link.next((f): f is Extract<Frame, { kind: 'backupDone' }> => f.kind === 'backupDone' && f.body.jobId === cmd.jobId, 3600_000);
   const failed = new Promise<never>((_, rej) => link.onFrame((f) => {
     if (f.kind === 'jobFailed' && f.body.jobId === cmd.jobId) rej(new Error(f.body.message));
@@ -142,24 +137,48 @@ async function restoreJob(link: Link, cmd: RestoreCommand, jobs: Map<string, Abo
       ac.abort(e);
     }
   });
-  let last = 0;
+  const progress = throttled<RestoreProgress>((c) => {
+    void link.send({ kind: 'progress', body: { jobId: cmd.jobId, bytesScanned: c.bytesRestored, bytesSent: 0, filesScanned: c.filesRestored, filesChanged: 0, bytesTotal: c.bytesTotal, filesTotal: 0, currentPath: c.currentPath.slice(0, 4000) } }).catch(() => {});
+  });
   log.info({ jobId: cmd.jobId, target: cmd.target || '(original location)' }, 'restore started');
   try {
     const r = await runRestore({
       root: cmd.root.map((h) => Buffer.from(h)), target: cmd.target, paths: cmd.paths, overwrite: cmd.overwrite, downlink, signal: ac.signal, tuning: { fileWorker: RESTORE_WORKER },
-      onProgress: (c) => {
-        const now = Date.now();
-        if (now - last < PROGRESS_MS) return;
-        last = now;
-        void link.send({ kind: 'progress', body: { jobId: cmd.jobId, bytesScanned: c.bytesRestored, bytesSent: 0, filesScanned: c.filesRestored, filesChanged: 0, bytesTotal: c.bytesTotal, filesTotal: 0, currentPath: c.currentPath.slice(0, 4000) } }).catch(() => {});
-      },
+      onProgress: progress.report,
     });
+    progress.flush();
     await link.send({ kind: 'restoreDone', body: { jobId: cmd.jobId, files: r.files, bytes: r.bytes, warnings: r.warnings.slice(0, 1000) } });
     log.info({ jobId: cmd.jobId, files: r.files, memoryGuard: { ...guardStats }, memory: peaks?.take() }, 'restore done');
   } finally {
     onFail();
     downlink.close();
   }
+}
+
+/**
+ * Progress reports sent at most every PROGRESS_MS; flush() sends the last one
+ * held back, so the final counters (filesChanged, bytes) reach the job row even
+ * when the run ends moments after the previous report.
+ */
+function throttled<C>(send: (c: C) => void): { report: (c: C) => void; flush: () => void } {
+  let last = 0;
+  let held: C | null = null;
+  return {
+    report: (c) => {
+      const now = Date.now();
+      if (now - last < PROGRESS_MS) {
+        held = c;
+        return;
+      }
+      last = now;
+      held = null;
+      send(c);
+    },
+    flush: () => {
+      if (held) send(held);
+      held = null;
+    },
+  };
 }
 
 const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((r) => {
