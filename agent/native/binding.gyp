@@ -2,8 +2,8 @@
   "targets": [
     {
       "target_name": "strata_native",
-      "sources": ["src/strata_native.c"],
-      "cflags": ["-O3", "-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "sources": ["src/strata_native.c", "src/cdc.c", "src/napi_util.c", "src/jobs.c", "src/small_file.c"],
+      "cflags": ["-O3", "-std=c11", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "cflags!": ["-O2"],
       "xcode_settings": { "OTHER_CFLAGS": ["-O3"] }
     }
