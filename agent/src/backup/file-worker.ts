@@ -24,6 +24,7 @@
 import type { BigIntStats } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { CHUNKER_V1, GEAR, type ChunkerParams } from '../chunker/index.js';
+import { statsFrom } from '../util/stat-fields.js';
 import type { BlockCuts, HashStream } from '../chunker/cuts.js';
 
 /*
@@ -169,24 +170,6 @@ interface Reply {
   stats?: StatOut[]; n?: number; st?: bigint[]; stage?: 'open' | 'read'; err?: ErrOut;
 }
 
-const S_IFMT = 0o170000n;
-/** The fields of a bigint stat the backup uses, rebuilt from the worker's array (a BigIntStats does not cross threads). */
-class WorkerStats {
-  readonly dev: bigint; readonly ino: bigint; readonly mode: bigint; readonly nlink: bigint;
-  readonly uid: bigint; readonly gid: bigint; readonly size: bigint; readonly mtimeNs: bigint; readonly ctimeNs: bigint;
-  constructor(a: bigint[]) {
-    [this.dev, this.ino, this.mode, this.nlink, this.uid, this.gid, this.size, this.mtimeNs, this.ctimeNs] = a as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
-  }
-  private is(t: bigint): boolean { return (this.mode & S_IFMT) === t; }
-  isFile(): boolean { return this.is(0o100000n); }
-  isDirectory(): boolean { return this.is(0o040000n); }
-  isSymbolicLink(): boolean { return this.is(0o120000n); }
-  isFIFO(): boolean { return this.is(0o010000n); }
-  isSocket(): boolean { return this.is(0o140000n); }
-  isCharacterDevice(): boolean { return this.is(0o020000n); }
-  isBlockDevice(): boolean { return this.is(0o060000n); }
-}
-const toStats = (a: bigint[]): BigIntStats => new WorkerStats(a) as unknown as BigIntStats;
 const toError = (e: ErrOut): Error => Object.assign(new Error(e.message), e.code ? { code: e.code } : {});
 const asBuf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
@@ -225,7 +208,7 @@ export class FileWorker {
   /** lstat of each path, in order (never rejects for a path's error: that is its result). */
   async lstat(paths: Buffer[]): Promise<StatResult[]> {
     const r = await this.call({ op: 'lstat', paths: paths.map((p) => new Uint8Array(p)) }); // tight copies: a view would clone its whole pool slab
-    return r.stats!.map((s) => (Array.isArray(s) ? { ok: true as const, st: toStats(s) } : { ok: false as const, err: toError(s) }));
+    return r.stats!.map((s) => (Array.isArray(s) ? { ok: true as const, st: statsFrom(s) } : { ok: false as const, err: toError(s) }));
   }
 
   /** Reads a small file into `region` (a view into a shared pool block), see SmallRead. */
@@ -233,7 +216,7 @@ export class FileWorker {
     if (!(region.buffer instanceof SharedArrayBuffer)) throw new TypeError('readSmall needs a region of shared memory');
     const r = await this.call({ op: 'read', path: new Uint8Array(path), buf: region, flags, noatime });
     if (r.err) return { ok: false, stage: r.stage!, err: toError(r.err) };
-    return { ok: true, n: r.n!, st: toStats(r.st!), cuts: { ends: r.ends!, hashes: asBuf(r.hashes!) } };
+    return { ok: true, n: r.n!, st: statsFrom(r.st!), cuts: { ends: r.ends!, hashes: asBuf(r.hashes!) } };
   }
 
   async close(): Promise<void> {

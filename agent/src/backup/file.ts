@@ -55,20 +55,7 @@ export async function readFileEntry(ctx: RunContext, abs: Buffer, name: Buffer, 
     const hashes = new PackedHashes(); // 32 bytes per hash while the file is read (memory: docs/chunking.md)
     const size = await readChunks(ctx, fh, lst, hashes, abs);
     if (size < 0) return null;
-    const after = await fh.stat({ bigint: true });
-    const same = after.ino === lst.ino && after.dev === lst.dev && after.size === lst.size
-      && after.mtimeNs === lst.mtimeNs && after.ctimeNs === lst.ctimeNs && BigInt(size) === lst.size;
-    const entry = statEntry(name, EntryType.File, same ? lst : after);
-    entry.chunks = hashes.views();
-    entry.size = size;
-    if (!same) {
-      ctx.warnings.add(`${showPath(abs)}: changed while being read; the backup holds the ${size} bytes that were read`);
-      entry.ctimeSec = 0;
-      entry.ctimeNsec = 0;
-    } else {
-      markRacy(entry, Date.now(), ctx.racyWindowMs);
-    }
-    return entry;
+    return fileEntry(ctx, abs, name, lst, await fh.stat({ bigint: true }), size, hashes.views());
   } finally {
     fh.close().catch(() => {});
   }
@@ -93,34 +80,34 @@ async function readSmall(ctx: RunContext, abs: Buffer, name: Buffer, lst: BigInt
     }
     if (r.n === region.buf.length) return 'grew';
     pool.shrink(region, r.n);
-    const after = r.st;
-    const same = after.ino === lst.ino && after.dev === lst.dev && after.size === lst.size
-      && after.mtimeNs === lst.mtimeNs && after.ctimeNs === lst.ctimeNs && BigInt(r.n) === lst.size;
     const hashes: Buffer[] = [];
-    const hint = new CompressHint();
-    let start = 0;
-    const { ends, hashes: digests } = r.cuts;
-    for (let k = 0; k < ends.length; k++) {
-      const chunk = region.buf.subarray(start, ends[k]!);
-      start = ends[k]!;
-      await offerHashed(ctx, chunk, digests.subarray(32 * k, 32 * k + 32), hashes, hint, block);
-    }
-    if (start !== r.n) throw new Error(`small-file reader chunked ${start} of the ${r.n} bytes of ${showPath(abs)}`);
+    await offerWhole(ctx, region.buf.subarray(0, r.n), block, r.cuts, hashes, new CompressHint());
     ctx.counters.bytesScanned += r.n;
-    const entry = statEntry(name, EntryType.File, same ? lst : after);
-    entry.chunks = hashes;
-    entry.size = r.n;
-    if (!same) {
-      ctx.warnings.add(`${showPath(abs)}: changed while being read; the backup holds the ${r.n} bytes that were read`);
-      entry.ctimeSec = 0;
-      entry.ctimeNsec = 0;
-    } else {
-      markRacy(entry, Date.now(), ctx.racyWindowMs);
-    }
-    return entry;
+    return fileEntry(ctx, abs, name, lst, r.st, r.n, hashes);
   } finally {
     block.release();
   }
+}
+
+/**
+ * The entry of a file read whole: `after` is the stat taken after reading; if
+ * it or the size read differs from the walk's lstat, the file changed while
+ * being read (a warning, and ctime 0 so the next backup reads it again).
+ */
+function fileEntry(ctx: RunContext, abs: Buffer, name: Buffer, lst: BigIntStats, after: BigIntStats, size: number, chunks: Buffer[]): Entry {
+  const same = after.ino === lst.ino && after.dev === lst.dev && after.size === lst.size
+    && after.mtimeNs === lst.mtimeNs && after.ctimeNs === lst.ctimeNs && BigInt(size) === lst.size;
+  const entry = statEntry(name, EntryType.File, same ? lst : after);
+  entry.chunks = chunks;
+  entry.size = size;
+  if (!same) {
+    ctx.warnings.add(`${showPath(abs)}: changed while being read; the backup holds the ${size} bytes that were read`);
+    entry.ctimeSec = 0;
+    entry.ctimeNsec = 0;
+  } else {
+    markRacy(entry, Date.now(), ctx.racyWindowMs);
+  }
+  return entry;
 }
 
 async function openForRead(abs: Buffer): Promise<FileHandle> {
@@ -274,7 +261,7 @@ async function offerWhole(ctx: RunContext, buf: Buffer, block: Block, cuts: Bloc
     await offerHashed(ctx, buf.subarray(start, end), digests.subarray(32 * k, 32 * k + 32), hashes, hint, block);
     start = end;
   }
-  if (start !== buf.length) throw new Error(`native chunker cut ${start} of ${buf.length} bytes`);
+  if (start !== buf.length) throw new Error(`chunked ${start} of the ${buf.length} bytes read`);
 }
 
 /** Releases all but the last `keep` (1 or 0) blocks of `held`; returns what is kept. */

@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import type * as Addon from '@strata/agent-native';
 import type { BlockCuts, HashStream } from './cuts.js';
 import { CHUNKER_V1, GEAR, checkParams, type ChunkerParams } from './params.js';
+import { statsFrom } from '../util/stat-fields.js';
 
 export interface NativeHasher {
   /** A stream for a large file: push() runs on the thread pool; pushes may overlap (they are queued, in order). */
@@ -48,25 +49,6 @@ export type SmallFileRead =
  * thread: a thread-pool trip costs the main thread ~10 µs (measured), what 1.35 GB/s does to ~14 KiB.
  */
 export const NATIVE_ASYNC_MIN = 16 * 1024;
-
-const S_IFMT = 0o170000n;
-/** The fields of a bigint fstat the backup uses (entry.ts statEntry, file.ts's comparisons), from the addon's array. */
-class NativeStats {
-  readonly dev: bigint; readonly ino: bigint; readonly mode: bigint; readonly nlink: bigint;
-  readonly uid: bigint; readonly gid: bigint; readonly size: bigint; readonly mtimeNs: bigint; readonly ctimeNs: bigint;
-  constructor(a: BigInt64Array) {
-    this.dev = a[0]!; this.ino = a[1]!; this.mode = a[2]!; this.nlink = a[3]!;
-    this.uid = a[4]!; this.gid = a[5]!; this.size = a[6]!; this.mtimeNs = a[7]!; this.ctimeNs = a[8]!;
-  }
-  private is(t: bigint): boolean { return (this.mode & S_IFMT) === t; }
-  isFile(): boolean { return this.is(0o100000n); }
-  isDirectory(): boolean { return this.is(0o040000n); }
-  isSymbolicLink(): boolean { return this.is(0o120000n); }
-  isFIFO(): boolean { return this.is(0o010000n); }
-  isSocket(): boolean { return this.is(0o140000n); }
-  isCharacterDevice(): boolean { return this.is(0o020000n); }
-  isBlockDevice(): boolean { return this.is(0o060000n); }
-}
 
 class Native implements NativeHasher {
   private readonly params: Addon.ParamsHandle;
@@ -120,7 +102,7 @@ class Native implements NativeHasher {
         : Object.assign(new Error(r.message), { code: r.code, errno: r.errno, syscall: r.syscall });
       return { ok: false, stage: r.stage, err };
     }
-    return { ok: true, n: r.n, st: new NativeStats(r.st) as unknown as BigIntStats, cuts: r };
+    return { ok: true, n: r.n, st: statsFrom(r.st), cuts: r };
   }
 }
 
