@@ -174,22 +174,7 @@ export class ChunkStore {
    * store nothing. Not durable until flush(). Calls are serialized.
    */
   put(c: ChunkIn): Promise<{ stored: boolean; storedBytes: number }> {
-    if (this.closing || this.fatal) return Promise.reject(this.fatal ?? new StoreClosedError(this.dir));
-    const bad = checkChunkShape(c.hash, c.compression, c.rawSize, c.data);
-    if (bad) return Promise.reject(new ChunkInvalidError(Buffer.isBuffer(c.hash) ? hex(c.hash) : '?', bad));
-    return this.putLock.run(async () => {
-      this.checkUsable();
-      const loc = this.index.lookup(c.hash);
-      if (loc) {
-        this.pin(c.hash, loc.packId);
-        return { stored: false, storedBytes: 0 };
-      }
-      const raw = decodeChunk(c.hash, c.compression, c.rawSize, c.data, true);
-      if (typeof raw === 'string') throw new ChunkHashMismatchError(hex(c.hash), raw);
-      const e = await this.writer.append(c.hash, c.compression, c.rawSize, c.data);
-      this.pin(c.hash, e.packId);
-      return { stored: true, storedBytes: c.data.length };
-    });
+    return this.putMany([c]).then((r) => ({ stored: r.stored > 0, storedBytes: r.storedBytes }));
   }
 
   /**
