@@ -10,9 +10,9 @@
  * SHA-256s every chunk it receives, and that end-to-end check is the one a
  * restore relies on (docs/storage-format.md §5, rule 8b).
  */
-import { decodeChunk, hex } from './codec.js';
+import { checkChunkShape, decodeChunk, hex } from './codec.js';
 import { ChunkCorruptError, ChunkNotFoundError, errnoCode, toStoreError } from './errors.js';
-import { HASH_SIZE, MAX_CHUNK_SIZE } from './format.js';
+import { HASH_SIZE } from './format.js';
 import type { ChunkIndex } from './chunk-index.js';
 import type { Layout } from './layout.js';
 import type { PackFiles } from './pack-reader.js';
@@ -47,10 +47,9 @@ function checkRecordOnly(hash: Buffer, loc: ChunkLocation, buf: Buffer): Stored 
   if (typeof rec === 'string') return rec;
   if (!rec.hash.equals(hash)) return `record at offset ${loc.offset} holds chunk ${hex(rec.hash)}`;
   if (rec.length !== loc.length) return 'record length differs from the index';
-  if (rec.rawSize > MAX_CHUNK_SIZE) return `raw size ${rec.rawSize} out of range 0..${MAX_CHUNK_SIZE}`;
-  if (rec.compression === Compression.None) {
-    if (rec.data.length !== rec.rawSize) return `raw size ${rec.data.length} differs from declared ${rec.rawSize}`;
-  } else if (rec.compression !== Compression.Zstd) return `unknown compression ${rec.compression}`;
+  const bad = checkChunkShape(hash, rec.compression, rec.rawSize, rec.data);
+  if (bad) return bad;
+  if (rec.compression === Compression.None && rec.data.length !== rec.rawSize) return `raw size ${rec.data.length} differs from declared ${rec.rawSize}`;
   return { compression: rec.compression, rawSize: rec.rawSize, data: rec.data };
 }
 
