@@ -6,7 +6,7 @@
 //   agent/dist/strata-agent.mjs
 // npm dependencies stay external (native addons such as better-sqlite3 and
 // zstd-napi must load from node_modules); the workspace packages are inlined,
-// except the agent's addon (@strata/agent-native).
+// except the agent's addon (@strata/native).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,8 +27,8 @@ export async function buildAll() {
     fs.rmSync(outdir, { recursive: true, force: true });
     await build({
       ...common, entryPoints: { [name]: path.join(root, entry) }, outdir, splitting: true, outExtension: { '.js': '.mjs' },
-      // @strata/agent-native is a workspace package but a native addon: it loads from node_modules (agent/native/build).
-      external: [...deps(pkg), 'pg-native', '@strata/agent-native'],
+      // @strata/native is a workspace package but a native addon: it loads from node_modules (agent/native/build).
+      external: [...deps(pkg), 'pg-native', '@strata/native'],
     });
   }
 }

@@ -12,6 +12,7 @@ const RULES = [
   { dir: 'protocol/src', forbid: [/@strata\/(server|agent)/, /\/(server|agent)\/src\//], why: 'the protocol is shared by agent and server and depends on neither' },
   { dir: 'agent/src', forbid: [/@strata\/server/, /(\.\.\/)+server\//], why: 'the agent talks to the server only over the wire protocol' },
   { dir: 'server/src', forbid: [/@strata\/agent/, /(\.\.\/)+agent\//], why: 'the server drives agents only over the wire protocol' },
+  // (@strata/native, the small addon in agent/native, is shared: the server takes its allocator settings from it.)
   { dir: 'server/src/chunk-store', forbid: [/\.\.\/(api|gateway|jobs|cli|services|catalog)\//], why: 'the chunk store is a bottom layer: it imports nothing above it' },
   { dir: 'server/src/catalog', forbid: [/\.\.\/(api|gateway|jobs|cli|services|chunk-store)\//], why: 'the catalog is a bottom layer: it imports nothing above it' },
 ];

@@ -32,3 +32,14 @@ export interface NativeFileRead extends NativeCuts {
 export interface NativeFileError { code: string; errno: number; syscall: string; stage: 'open' | 'read'; message: string }
 /** Opens (flags | noatime; again without noatime on EPERM), reads from 0 into region, fstats, closes, cuts and hashes: one trip to the thread pool. */
 export function readSmall(params: ParamsHandle, path: Uint8Array, region: Uint8Array, flags: number, noatime: number): Promise<NativeFileRead | NativeFileError>;
+
+/** glibc's mallopt(M_MMAP_THRESHOLD) and mallopt(M_TRIM_THRESHOLD); false where the C library is not glibc or refused. */
+export function mallocTune(mmapThreshold: number, trimThreshold: number): boolean;
+/** glibc's malloc_trim(0): free arena memory back to the kernel; true when some was released. */
+export function mallocTrim(): boolean;
+/** glibc's mallinfo2(): chunks and bytes served by their own mmap, bytes in the arenas, free bytes in them; null where not glibc. */
+export function mallocInfo(): { mmapChunks: number; mmapBytes: number; arenaBytes: number; freeBytes: number } | null;
+/** Both daemons' allocator policy (mallocTune with the thresholds below) unless STRATA_MALLOC_TUNE=0; returns what is in force, for the log. */
+export function tuneDaemonAllocator(env?: NodeJS.ProcessEnv): string;
+export const MMAP_THRESHOLD: number;
+export const TRIM_THRESHOLD: number;

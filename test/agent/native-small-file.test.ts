@@ -124,7 +124,7 @@ describe('readSmall (addon)', () => {
   });
 
   it('bad arguments throw', () => {
-    const addon = createRequire(import.meta.url)('@strata/agent-native') as typeof import('@strata/agent-native');
+    const addon = createRequire(import.meta.url)('@strata/native') as typeof import('@strata/native');
     const params = addon.createParams(new Int32Array(256), 64, 128, 256, 1, 1);
     expect(() => addon.readSmall(params, Buffer.from('a\0b'), Buffer.alloc(1), 0, 0)).toThrow(/NUL/);
     expect(() => addon.readSmall(params, Buffer.from('/x'), Buffer.alloc(0), 0, 0)).toThrow(/at least one byte/);

@@ -75,12 +75,18 @@ export function vmHwmKiB(pid: number | undefined): number | null {
 
 /** CPU seconds (user + system, all threads) a live process has used so far, null if unreadable. */
 export function cpuSeconds(pid: number | undefined): number | null {
+  const t = cpuTimes(pid);
+  return t && t.user + t.system;
+}
+
+/** User and system CPU seconds (all threads) and minor page faults of a live process so far, null if unreadable. */
+export function cpuTimes(pid: number | undefined): { user: number; system: number; faults: number } | null {
   if (!pid) return null;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // Fields 14 and 15 of stat (utime, stime) are the 12th and 13th after the command name, in clock ticks (100 Hz).
-    return (Number(f[11]) + Number(f[12])) / 100;
+    // Fields 14 and 15 of stat (utime, stime) are the 12th and 13th after the command name, in clock ticks (100 Hz); 10 is minflt.
+    return { user: Number(f[11]) / 100, system: Number(f[12]) / 100, faults: Number(f[7]) };
   } catch {
     return null;
   }

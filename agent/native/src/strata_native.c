@@ -1,5 +1,5 @@
 /*
- * @strata/agent-native: chunker v1's cut rule (agent/src/chunker/chunker.ts,
+ * @strata/native: chunker v1's cut rule (agent/src/chunker/chunker.ts,
  * mirrored line by line) and SHA-256 of every chunk, in C, off the JS thread.
  *
  * Why: in plain JS the gear loop (~0.6 GB/s) and one node:crypto hash call per
@@ -26,7 +26,11 @@
 #include <string.h>
 
 /* Files: cdc.c (cut rule + SHA-256), napi_util.c (arguments, handles, results),
- * jobs.c (thread-pool jobs), small_file.c (readSmall's work); the exported calls here. */
+ * jobs.c (thread-pool jobs), small_file.c (readSmall's work), malloc_tune.c (allocator
+ * settings for both daemons); the exported calls here. */
+napi_value sn_malloc_tune(napi_env env, napi_callback_info info);
+napi_value sn_malloc_trim(napi_env env, napi_callback_info info);
+napi_value sn_malloc_info(napi_env env, napi_callback_info info);
 
 /* createParams(gear: Int32Array(256), min, normal, max, maskS, maskL) → handle */
 static napi_value create_params(napi_env env, napi_callback_info info) {
@@ -368,6 +372,9 @@ static napi_value init(napi_env env, napi_value exports) {
     {"chunkHash", NULL, chunk_hash, NULL, NULL, NULL, napi_enumerable, NULL},
     {"sha256Many", NULL, sha256_many, NULL, NULL, NULL, napi_enumerable, NULL},
     {"readSmall", NULL, read_small, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"mallocTune", NULL, sn_malloc_tune, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"mallocTrim", NULL, sn_malloc_trim, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"mallocInfo", NULL, sn_malloc_info, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

@@ -1,5 +1,5 @@
 /**
- * The native chunker (agent/native: @strata/agent-native): chunker v1's cut
+ * The native chunker (agent/native: @strata/native): chunker v1's cut
  * rule and SHA-256 (the OpenSSL inside Node) in C, run on libuv's thread
  * pool, so the agent's main thread neither runs the gear loop nor hashes.
  * Same chunks and hashes as Chunker + sha256 (tests: test/agent/native-*.test.ts).
@@ -11,7 +11,7 @@
  */
 import type { BigIntStats } from 'node:fs';
 import { createRequire } from 'node:module';
-import type * as Addon from '@strata/agent-native';
+import type * as Addon from '@strata/native';
 import type { BlockCuts, HashStream } from './cuts.js';
 import { CHUNKER_V1, GEAR, checkParams, type ChunkerParams } from './params.js';
 import { statsFrom } from '../util/stat-fields.js';
@@ -116,7 +116,7 @@ function load(): { hasher: NativeHasher | null; status: NativeStatus } {
   try {
     // require(), not import: the bundle (scripts/build.mjs) keeps the addon
     // external, and a failed load must fall back instead of failing the agent's start.
-    const addon = createRequire(import.meta.url)('@strata/agent-native') as typeof Addon;
+    const addon = createRequire(import.meta.url)('@strata/native') as typeof Addon;
     return { hasher: new Native(addon, CHUNKER_V1), status: { native: true, reason: 'addon loaded' } };
   } catch (e) {
     return { hasher: null, status: { native: false, reason: `addon not loaded: ${(e as Error).message.split('\n')[0]}` } };
@@ -137,5 +137,5 @@ export function nativeStatus(): NativeStatus {
 
 /** A native hasher for other parameters (tests); throws if the addon does not load. */
 export function createNativeHasher(p: ChunkerParams = CHUNKER_V1): NativeHasher {
-  return new Native(createRequire(import.meta.url)('@strata/agent-native') as typeof Addon, p);
+  return new Native(createRequire(import.meta.url)('@strata/native') as typeof Addon, p);
 }

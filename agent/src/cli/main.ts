@@ -10,6 +10,7 @@ import { FatalAgentError, runDaemon } from '../daemon.js';
 import { nativeStatus } from '../chunker/index.js';
 import { enroll } from '../handshake.js';
 import { log } from '../log.js';
+import { tuneAllocator } from '../util/allocator.js';
 import { defaultStateDir, loadIdentity, statusPath, type Status } from '../state.js';
 
 const program = new Command('strata-agent').description('Strata protection agent').showHelpAfterError();
@@ -31,6 +32,7 @@ stateOpt(program.command('run'))
     const ac = new AbortController();
     process.on('SIGINT', () => ac.abort());
     process.on('SIGTERM', () => ac.abort());
+    log.info({ allocator: tuneAllocator() }, 'memory allocator');
     log.info(nativeStatus(), nativeStatus().native ? 'chunking and hashing: native addon' : 'chunking and hashing: JavaScript');
     await runDaemon(o.state ?? defaultStateDir(), log, { signal: ac.signal });
   });

@@ -17,7 +17,7 @@ import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuSeconds, run, startDaemon, vmHwmKiB, type Daemon } from '../measure.js';
+import { cpuSeconds, cpuTimes, run, startDaemon, vmHwmKiB, type Daemon } from '../measure.js';
 import { dirBytes } from '../tree.js';
 import type { PhaseSample, ToolRunner, ToolSession } from './tool.js';
 
@@ -97,11 +97,18 @@ export const strata: ToolRunner = {
       const { out: src } = await cli<{ id: string }>('sources', 'add', name, source, '--json');
       const points: string[] = [];
       // CPU seconds of each daemon per phase (the difference since the previous phase ended).
-      const cpu = { agent: cpuSeconds(agent.pid) ?? 0, server: cpuSeconds(server.pid) ?? 0 };
+      const zero = { user: 0, system: 0, faults: 0 };
+      const cpu = { agent: cpuTimes(agent.pid) ?? zero, server: cpuTimes(server.pid) ?? zero };
+      // "total (user + system)" seconds since the previous sample: system time is the kernel's share (files,
+      // sockets, and page faults: fresh memory costs the kernel a fault per 4 KiB page touched).
+      const spent = (a: typeof zero, b: typeof zero): string => {
+        const u = b.user - a.user, s = b.system - a.system;
+        return `${(u + s).toFixed(2)} s (${u.toFixed(2)} + ${s.toFixed(2)}, ${Math.round((b.faults - a.faults) / 1000)}k faults)`;
+      };
       const sample = (wallS: number, job: Job): PhaseSample => {
         for (const d of daemons) if (d.child.exitCode !== null || d.child.signalCode !== null) throw new Error(`strata daemon ${d.pid} died; see logs in ${workDir}`);
-        const now = { agent: cpuSeconds(agent.pid) ?? 0, server: cpuSeconds(server.pid) ?? 0 };
-        const cpuNote = `CPU agent ${(now.agent - cpu.agent).toFixed(2)} s, server ${(now.server - cpu.server).toFixed(2)} s`;
+        const now = { agent: cpuTimes(agent.pid) ?? zero, server: cpuTimes(server.pid) ?? zero };
+        const cpuNote = `CPU (user + system) agent ${spent(cpu.agent, now.agent)}, server ${spent(cpu.server, now.server)}`;
         Object.assign(cpu, now);
         const detail = `job ${job.id} ${job.state}, ${String(job.durationMs)} ms inside the server, stored ${String(job.bytesStored)}, files changed ${String(job.filesChanged)}, ${cpuNote}`;
         return { wallS, sentBytes: job.bytesSent ?? null, rssAgentKiB: vmHwmKiB(agent.pid), rssServerKiB: vmHwmKiB(server.pid), detail };

@@ -1,0 +1,64 @@
+/**
+ * The allocator policy both daemons apply at start (agent/native/src/malloc_tune.c):
+ * with it, a Buffer of 1 MiB freed and allocated again is recycled inside
+ * malloc; without it, glibc maps each one fresh and the kernel takes a page
+ * fault for every 4 KiB page touched. Measured in a child process (the policy
+ * is process-wide), by its own minor page-fault count.
+ */
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import type * as Addon from '@strata/native';
+
+const require = createRequire(import.meta.url);
+const addon = require('@strata/native') as typeof Addon;
+const glibc = !!(process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime;
+const MiB = 1024 * 1024;
+
+/**
+ * What a child node's malloc does with 20 live Buffers of 4 MiB (then 20 more
+ * after they are freed): chunks it mapped fresh for them, and minor page faults
+ * taken by the second batch.
+ */
+function allocate(env: NodeJS.ProcessEnv): { mapped: number; faults: number; allocator: string } {
+  const script = `
+    const native = require(${JSON.stringify(require.resolve('@strata/native'))});
+    const allocator = native.tuneDaemonAllocator();
+    const minflt = () => Number(require('fs').readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[7]);
+    const batch = (r) => { const live = []; for (let i = 0; i < 20; i++) live.push(Buffer.allocUnsafeSlow(4 << 20).fill(r)); return live; };
+    const m0 = native.mallocInfo().mmapChunks;
+    let live = batch(1);
+    const mapped = native.mallocInfo().mmapChunks - m0;
+    live = null; gc();
+    const f0 = minflt();
+    live = batch(2);
+    process.stdout.write(JSON.stringify({ mapped, faults: minflt() - f0, allocator }));
+  `;
+  return JSON.parse(execFileSync(process.execPath, ['--expose-gc', '-e', script], { env: { ...process.env, ...env }, encoding: 'utf8' }));
+}
+
+describe('allocator policy (mallocTune)', () => {
+  it.runIf(glibc)('is taken by glibc', () => {
+    // Applying the daemons' own values here is harmless: the test worker is a Node process like they are.
+    expect(addon.mallocTune(addon.MMAP_THRESHOLD, addon.TRIM_THRESHOLD)).toBe(true);
+    expect(addon.MMAP_THRESHOLD).toBe(32 * MiB);
+    expect(typeof addon.mallocTrim()).toBe('boolean');
+  });
+
+  it('rejects arguments that are not sizes', () => {
+    expect(() => (addon.mallocTune as (...a: unknown[]) => boolean)(1)).toThrow(/needs 2 arguments/);
+    expect(() => (addon.mallocTune as (...a: unknown[]) => boolean)('big', 1)).toThrow(/mmapThreshold/);
+  });
+
+  it.runIf(glibc)('serves 4 MiB Buffers from the arenas and recycles them, where glibc alone maps each fresh', () => {
+    const tuned = allocate({});
+    const plain = allocate({ STRATA_MALLOC_TUNE: '0' });
+    expect(tuned.allocator).toBe('mmap threshold 32 MiB, trim threshold 64 MiB');
+    expect(plain.allocator).toMatch(/STRATA_MALLOC_TUNE=0/);
+    expect(plain.mapped).toBeGreaterThanOrEqual(20);
+    expect(tuned.mapped).toBe(0);
+    // The second batch reuses the first one's 80 MiB (20 480 pages) instead of faulting it in again.
+    expect(tuned.faults).toBeLessThan(2000);
+    expect(addon.mallocInfo()).toEqual(expect.objectContaining({ arenaBytes: expect.any(Number) }));
+  });
+});
