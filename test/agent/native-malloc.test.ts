@@ -2,8 +2,8 @@
  * The allocator policy both daemons apply at start (agent/native/src/malloc_tune.c):
  * with it, a Buffer of 1 MiB freed and allocated again is recycled inside
  * malloc; without it, glibc maps each one fresh and the kernel takes a page
- * fault for every 4 KiB page touched. Measured in a child process (the policy
- * is process-wide), by its own minor page-fault count.
+ * fault for every 4 KiB page touched. Checked in a child process (the policy
+ * is process-wide) with glibc's own count of mmapped chunks (mallinfo2).
  */
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
