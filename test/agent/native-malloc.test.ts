@@ -55,4 +55,28 @@ describe('allocator policy (mallocTune)', () => {
     expect(tuned.mapped).toBe(0);
     expect(addon.mallocInfo()).toEqual(expect.objectContaining({ arenaBytes: expect.any(Number) }));
   });
+
+  it.runIf(glibc)('mallocTrim hands the recycled memory back to the kernel (what the memory guard does above its limit)', () => {
+    const script = `
+      const native = require(${JSON.stringify(require.resolve('@strata/native'))});
+      native.tuneDaemonAllocator();
+      const rssMiB = () => process.memoryUsage.rss() / 1048576;
+      let live = [];
+      for (let i = 0; i < 20; i++) live.push(Buffer.allocUnsafeSlow(4 << 20).fill(i));
+      live = null;
+      // V8 frees ArrayBuffers on a background sweeper: wait until malloc holds them as free memory.
+      const t0 = Date.now();
+      (function wait() {
+        gc();
+        if (native.mallocInfo().freeBytes < 60 * 1048576 && Date.now() - t0 < 10000) return setTimeout(wait, 20);
+        const free = native.mallocInfo().freeBytes / 1048576, before = rssMiB();
+        const released = native.mallocTrim();
+        process.stdout.write(JSON.stringify({ free, released, dropped: before - rssMiB() }));
+      })();
+    `;
+    const r = JSON.parse(execFileSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8' })) as { free: number; released: boolean; dropped: number };
+    expect(r.free).toBeGreaterThanOrEqual(60); // kept by malloc after the collection: the policy at work
+    expect(r.released).toBe(true);
+    expect(r.dropped).toBeGreaterThan(40);
+  });
 });

@@ -13,6 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { trimAllocator } from './allocator.js';
 
 type Gc = () => void;
 
@@ -112,6 +113,8 @@ export function startMemoryGuard(o: MemoryGuardOptions = DEFAULT_MEMORY_GUARD): 
     const before = process.memoryUsage.rss();
     if (!policy.due(Date.now(), before, buffers)) return;
     collectNow();
+    // What the collection freed went back to malloc, which keeps it (the allocator policy): return it if still high.
+    if (process.memoryUsage.rss() >= o.softLimit) trimAllocator();
     policy.collected(Date.now(), before - process.memoryUsage.rss(), buffers());
   }, o.sampleMs);
   t.unref();
