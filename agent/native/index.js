@@ -6,7 +6,7 @@
 const addon = require('./build/Release/strata_native.node');
 
 const MiB = 1024 * 1024;
-/** Largest mmap threshold glibc accepts on 64-bit: Buffers up to 32 MiB are recycled in malloc's arenas. */
+/** glibc's own ceiling for its adaptive threshold on 64-bit (DEFAULT_MMAP_THRESHOLD_MAX): Buffers up to 32 MiB are recycled in malloc's arenas. */
 const MMAP_THRESHOLD = 32 * MiB;
 /** Free memory at the top of an arena beyond this goes back to the kernel by itself. */
 const TRIM_THRESHOLD = 64 * MiB;
