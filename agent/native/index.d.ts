@@ -33,6 +33,8 @@ export interface NativeFileError { code: string; errno: number; syscall: string;
 /** Opens (flags | noatime; again without noatime on EPERM), reads from 0 into region, fstats, closes, cuts and hashes: one trip to the thread pool. */
 export function readSmall(params: ParamsHandle, path: Uint8Array, region: Uint8Array, flags: number, noatime: number): Promise<NativeFileRead | NativeFileError>;
 
+/** lstat of each NUL-terminated path of `paths` (joined) in one thread-pool trip: ST fields (9 per path, readSmall's order) and libuv's negative errno per path (0: ok). */
+export function lstatMany(paths: Uint8Array): Promise<{ st: BigInt64Array; errno: Int32Array }>;
 /** glibc's mallopt(M_MMAP_THRESHOLD) and mallopt(M_TRIM_THRESHOLD); false where the C library is not glibc or refused. */
 export function mallocTune(mmapThreshold: number, trimThreshold: number): boolean;
 /** glibc's malloc_trim(0): free arena memory back to the kernel; true when some was released. */

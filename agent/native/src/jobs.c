@@ -40,9 +40,30 @@ static napi_value sn_make_file_result(napi_env env, job_t *j) {
   return obj;
 }
 
+/* { st: BigInt64Array (ST_COUNT per path), errno: Int32Array (libuv's negative errno per path, 0 if none) } */
+static napi_value sn_make_lstat_result(napi_env env, job_t *j) {
+  size_t count = j->out.count;
+  napi_value obj, ab, st, errs;
+  void *p = NULL;
+  CHECK(env, napi_create_object(env, &obj));
+  CHECK(env, napi_create_arraybuffer(env, count * ST_COUNT * sizeof(int64_t), &p, &ab));
+  if (count) memcpy(p, j->st, count * ST_COUNT * sizeof(int64_t));
+  CHECK(env, napi_create_typedarray(env, napi_bigint64_array, count * ST_COUNT, ab, 0, &st));
+  CHECK(env, napi_create_arraybuffer(env, count * sizeof(int32_t), &p, &ab));
+  for (size_t k = 0; k < count; k++) ((int32_t *)p)[k] = j->errs[k] ? uv_translate_sys_error(j->errs[k]) : 0;
+  CHECK(env, napi_create_typedarray(env, napi_int32_array, count, ab, 0, &errs));
+  CHECK(env, napi_set_named_property(env, obj, "st", st));
+  CHECK(env, napi_set_named_property(env, obj, "errno", errs));
+  return obj;
+}
+
 void sn_job_execute(napi_env env, void *data) {
   (void)env;
   job_t *j = data;
+  if (j->kind == JOB_LSTAT) {
+    sn_lstat_many(j);
+    return;
+  }
   if (j->kind == JOB_FILE) {
     sn_read_file(j);
     return;
@@ -61,6 +82,7 @@ static void sn_job_complete(napi_env env, napi_status status, void *data) {
   if (status == napi_ok) {
     if (j->kind == JOB_MANY) napi_create_buffer_copy(env, j->out.count * 32, j->out.count ? (const void *)j->out.hashes : "", NULL, &result);
     else if (j->kind == JOB_FILE) result = sn_make_file_result(env, j);
+    else if (j->kind == JOB_LSTAT) result = sn_make_lstat_result(env, j);
     else result = sn_make_cuts(env, &j->out);
   }
   if (result) {
@@ -81,6 +103,8 @@ static void sn_job_complete(napi_env env, napi_status status, void *data) {
   else if (j->kind == JOB_WHOLE || j->kind == JOB_FILE) free(j->s);
   if (j->file) free(j->file->path);
   free(j->file);
+  free(j->st);
+  free(j->errs);
   napi_delete_reference(env, j->keep_buf);
   if (j->keep_extra) napi_delete_reference(env, j->keep_extra);
   napi_delete_async_work(env, j->work);
@@ -106,6 +130,8 @@ fail:
   if (j->kind == JOB_WHOLE || j->kind == JOB_FILE) free(j->s);
   if (j->file) free(j->file->path);
   free(j->file);
+  free(j->st);
+  free(j->errs);
   sn_cuts_free(&j->out);
   free(j);
   return NULL;

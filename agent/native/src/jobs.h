@@ -3,7 +3,7 @@
 #define STRATA_JOBS_H
 #include "napi_util.h"
 
-enum { JOB_PUSH, JOB_WHOLE, JOB_MANY, JOB_FILE };
+enum { JOB_PUSH, JOB_WHOLE, JOB_MANY, JOB_FILE, JOB_LSTAT };
 
 /* The fields of the fstat after reading that the backup uses, in this order
  * (the file worker's order: backup/file-worker.ts statOf). */
@@ -33,6 +33,8 @@ typedef struct {
   size_t n;
   const uint32_t *ends; /* JOB_MANY */
   file_job_t *file;     /* JOB_FILE */
+  int64_t *st;          /* JOB_LSTAT: ST_COUNT fields per path */
+  int32_t *errs;        /* JOB_LSTAT: errno per path, 0 if none */
   cuts_t out;
 } job_t;
 
@@ -40,6 +42,8 @@ typedef struct {
 void sn_job_execute(napi_env env, void *data);
 /* JOB_FILE's work: open, read, fstat, close, cut and hash (small_file.c). */
 void sn_read_file(job_t *j);
+/* JOB_LSTAT's work: lstat of each NUL-terminated path in data[0, n) (small_file.c). */
+void sn_lstat_many(job_t *j);
 /* Queues `j` (taking references to `buf` and `extra` until it is done); the promise, or NULL with an exception (j freed). */
 napi_value sn_queue(napi_env env, job_t *j, napi_value buf, napi_value extra);
 

@@ -21,6 +21,7 @@
  */
 #define _GNU_SOURCE 1 /* pread, O_CLOEXEC and st_mtim under -std=c11 */
 #include "jobs.h"
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -363,6 +364,46 @@ static napi_value read_small(napi_env env, napi_callback_info info) {
   return sn_queue(env, j, argv[2], NULL);
 }
 
+/* lstatMany(paths: Uint8Array of NUL-terminated paths, joined) → Promise<{ st, errno }>: one pool trip for all. */
+static napi_value lstat_many(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1] = {NULL};
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  const uint8_t *buf;
+  size_t len;
+  if (argc < 1 || !sn_get_bytes(env, argv[0], "paths", &buf, &len)) {
+    if (argc < 1) napi_throw_type_error(env, "ERR_MISSING_ARGS", "lstatMany(paths) needs 1 argument");
+    return NULL;
+  }
+  size_t count = 0;
+  for (size_t i = 0; i < len; i++) {
+    if (buf[i]) continue;
+    if (i == 0 || buf[i - 1] == 0) count = SIZE_MAX; /* an empty path */
+    if (count == SIZE_MAX) break;
+    count++;
+  }
+  if (len == 0 || buf[len - 1] != 0 || count == SIZE_MAX || count > 65536) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "lstatMany: paths must be 1 to 65536 non-empty paths, each ended by a NUL byte");
+    return NULL;
+  }
+  job_t *j = calloc(1, sizeof *j);
+  if (j) {
+    j->st = malloc(count * ST_COUNT * sizeof(int64_t));
+    j->errs = malloc(count * sizeof(int32_t));
+  }
+  if (!j || !j->st || !j->errs) {
+    if (j) { free(j->st); free(j->errs); }
+    free(j);
+    napi_throw_error(env, "ERR_STRATA_NATIVE", "out of memory");
+    return NULL;
+  }
+  j->kind = JOB_LSTAT;
+  j->data = buf;
+  j->n = len;
+  j->out.count = count;
+  return sn_queue(env, j, argv[0], NULL);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"createParams", NULL, create_params, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -372,6 +413,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"chunkHash", NULL, chunk_hash, NULL, NULL, NULL, napi_enumerable, NULL},
     {"sha256Many", NULL, sha256_many, NULL, NULL, NULL, napi_enumerable, NULL},
     {"readSmall", NULL, read_small, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"lstatMany", NULL, lstat_many, NULL, NULL, NULL, napi_enumerable, NULL},
     {"mallocTune", NULL, sn_malloc_tune, NULL, NULL, NULL, napi_enumerable, NULL},
     {"mallocTrim", NULL, sn_malloc_trim, NULL, NULL, NULL, napi_enumerable, NULL},
     {"mallocInfo", NULL, sn_malloc_info, NULL, NULL, NULL, napi_enumerable, NULL},

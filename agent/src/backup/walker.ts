@@ -13,6 +13,7 @@
  */
 import type { BigIntStats } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
+import { nativeLstatMany } from './native-stat.js';
 import { EntryType, decodeTree, encodeTree, type Entry, type Tree } from '@strata/protocol';
 import { chunkBuffer } from '../chunker/index.js';
 import { asBuffer, joinPath, showPath } from '../util/bytes.js';
@@ -170,8 +171,9 @@ async function listDir(ctx: RunContext, abs: Buffer, isSource: boolean): Promise
 
 /**
  * lstat of a folder's entries, running up to `ahead` entries in front of the
- * one being handled; with the file worker, in batches of `ahead` (one message
- * for many lstat calls).
+ * one being handled; in batches of `ahead` through the file worker (one
+ * message for many lstat calls) or the addon (one thread-pool trip,
+ * native-stat.ts), else one fs call each.
  */
 class StatWindow {
   private readonly rels: (string[] | null)[];
@@ -185,8 +187,8 @@ class StatWindow {
 
   /** Entry i's path below the source and its lstat, or null if it is excluded. */
   take(i: number): { rel: string[]; stat: Promise<StatResult> } | null {
-    const worker = this.ctx.worker;
-    // With the worker: the next batch starts when the window is half used.
+    const worker = this.ctx.worker ? (paths: Buffer[]) => this.ctx.worker!.lstat(paths) : nativeLstatMany();
+    // In batches (the file worker, or the addon's lstatMany): the next batch starts when the window is half used.
     if (!worker || this.started <= i + (this.ahead >> 1)) {
       const batch: number[] = [];
       for (const end = Math.min(i + 1 + this.ahead, this.names.length); this.started < end; this.started++) {
@@ -201,7 +203,7 @@ class StatWindow {
         }
       }
       if (worker && batch.length) {
-        const all = worker.lstat(batch.map((k) => joinPath(this.abs, this.names[k]!)));
+        const all = worker(batch.map((k) => joinPath(this.abs, this.names[k]!)));
         all.catch(() => {}); // each entry's promise below carries the failure
         batch.forEach((k, j) => { this.stats[k] = all.then((r) => r[j]!, (err: unknown) => ({ ok: false as const, err })); });
       }

@@ -11,5 +11,5 @@
  */
 export { Chunker, chunkBuffer } from './chunker.js';
 export { CHUNKER_V1, GEAR, GEAR_SEED, type ChunkerParams } from './params.js';
-export { loadNative, nativeStatus, createNativeHasher, type NativeHasher, type NativeStatus } from './native.js';
+export { loadNative, nativeAddon, nativeStatus, createNativeHasher, type NativeHasher, type NativeStatus } from './native.js';
 export type { BlockCuts, HashStream } from './cuts.js';

@@ -109,18 +109,24 @@ class Native implements NativeHasher {
 /** Why the native path is or is not used (for the one start-up log line). */
 export interface NativeStatus { native: boolean; reason: string }
 
-let loaded: { hasher: NativeHasher | null; status: NativeStatus } | null = null;
+let loaded: { hasher: NativeHasher | null; addon: typeof Addon | null; status: NativeStatus } | null = null;
 
-function load(): { hasher: NativeHasher | null; status: NativeStatus } {
-  if (process.env.STRATA_AGENT_NATIVE === '0') return { hasher: null, status: { native: false, reason: 'STRATA_AGENT_NATIVE=0' } };
+function load(): { hasher: NativeHasher | null; addon: typeof Addon | null; status: NativeStatus } {
+  if (process.env.STRATA_AGENT_NATIVE === '0') return { hasher: null, addon: null, status: { native: false, reason: 'STRATA_AGENT_NATIVE=0' } };
   try {
     // require(), not import: the bundle (scripts/build.mjs) keeps the addon
     // external, and a failed load must fall back instead of failing the agent's start.
     const addon = createRequire(import.meta.url)('@strata/native') as typeof Addon;
-    return { hasher: new Native(addon, CHUNKER_V1), status: { native: true, reason: 'addon loaded' } };
+    return { hasher: new Native(addon, CHUNKER_V1), addon, status: { native: true, reason: 'addon loaded' } };
   } catch (e) {
-    return { hasher: null, status: { native: false, reason: `addon not loaded: ${(e as Error).message.split('\n')[0]}` } };
+    return { hasher: null, addon: null, status: { native: false, reason: `addon not loaded: ${(e as Error).message.split('\n')[0]}` } };
   }
+}
+
+/** The loaded addon for the backup's other native calls (lstatMany), or null (JS fallback). */
+export function nativeAddon(): typeof Addon | null {
+  loaded ??= load();
+  return loaded.addon;
 }
 
 /** The native hasher for chunker v1, or null (JS fallback). Loaded on first call. */
