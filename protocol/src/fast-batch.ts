@@ -209,54 +209,40 @@ function openFrame(buf: Uint8Array, tag: number): Cursor | null {
  * rules cost several objects and strings per chunk, at ~65 000 chunks per GiB.)
  */
 export function decodeChunkBatchFrame(buf: Uint8Array): ChunkBatch | null {
-  const c = openFrame(buf, FRAME_CHUNK_BATCH_TAG);
-  if (!c) return null;
-  const { b, n } = c;
-  let jobId: string | null = null;
-  let batchId: number | null = null;
   const chunks: Chunk[] = [];
-  while (c.p < n) {
-    const tag = b[c.p++]!;
-    if (tag === 0x0a) { // job_id
-      if (jobId !== null || (jobId = c.id()) === null) return null;
-    } else if (tag === 0x10) { // batch_id
-      if (batchId !== null || !c.varint() || c.v > 0xffffffff) return null;
-      batchId = c.v;
-    } else if (tag === 0x1a) { // chunks
-      if (chunks.length >= MAX_BATCH_ITEMS || !c.varint() || c.p + c.v > n) return null;
-      const end = c.p + c.v;
-      let hash: Buffer | null = null;
-      let compression = -1;
-      let rawSize = -1;
-      let data: Buffer | null = null;
-      while (c.p < end) {
-        const t = b[c.p++]!;
-        if (t === 0x0a) {
-          if (hash || !c.varint() || c.v !== HASH_BYTES || c.p + c.v > end) return null;
-          hash = b.subarray(c.p, c.p + c.v);
-          c.p += c.v;
-        } else if (t === 0x10) {
-          if (compression >= 0 || !c.varint() || (c.v !== Compression.None && c.v !== Compression.Zstd)) return null;
-          compression = c.v;
-        } else if (t === 0x18) {
-          if (rawSize >= 0 || !c.varint() || c.v > MAX_CHUNK_BYTES) return null;
-          rawSize = c.v;
-        } else if (t === 0x22) {
-          if (data || !c.varint() || c.v > MAX_CHUNK_BYTES || c.p + c.v > end) return null;
-          data = b.subarray(c.p, c.p + c.v);
-          c.p += c.v;
-        } else {
-          return null;
-        }
+  const head = readJobFrame(buf, FRAME_CHUNK_BATCH_TAG, (c) => {
+    if (chunks.length >= MAX_BATCH_ITEMS || !c.varint() || c.p + c.v > c.n) return false;
+    const { b } = c;
+    const end = c.p + c.v;
+    let hash: Buffer | null = null;
+    let compression = -1;
+    let rawSize = -1;
+    let data: Buffer | null = null;
+    while (c.p < end) {
+      const t = b[c.p++]!;
+      if (t === 0x0a) {
+        if (hash || !c.varint() || c.v !== HASH_BYTES || c.p + c.v > end) return false;
+        hash = b.subarray(c.p, c.p + c.v);
+        c.p += c.v;
+      } else if (t === 0x10) {
+        if (compression >= 0 || !c.varint() || (c.v !== Compression.None && c.v !== Compression.Zstd)) return false;
+        compression = c.v;
+      } else if (t === 0x18) {
+        if (rawSize >= 0 || !c.varint() || c.v > MAX_CHUNK_BYTES) return false;
+        rawSize = c.v;
+      } else if (t === 0x22) {
+        if (data || !c.varint() || c.v > MAX_CHUNK_BYTES || c.p + c.v > end) return false;
+        data = b.subarray(c.p, c.p + c.v);
+        c.p += c.v;
+      } else {
+        return false;
       }
-      if (c.p !== end || !hash) return null;
-      chunks.push({ hash, compression: compression < 0 ? Compression.None : compression, rawSize: rawSize < 0 ? 0 : rawSize, data: data ?? b.subarray(end, end) });
-    } else {
-      return null;
     }
-  }
-  if (!jobId) return null; // a job id is required
-  return { jobId, batchId: batchId ?? 0, chunks };
+    if (c.p !== end || !hash) return false;
+    chunks.push({ hash, compression: compression < 0 ? Compression.None : compression, rawSize: rawSize < 0 ? 0 : rawSize, data: data ?? b.subarray(end, end) });
+    return true;
+  });
+  return head && { jobId: head.jobId, batchId: head.id, chunks };
 }
 
 /**
@@ -268,29 +254,39 @@ export function decodeChunkBatchFrame(buf: Uint8Array): ChunkBatch | null {
  * null and the generic path decides. Hashes are views of `buf`.
  */
 export function decodeChunkQueryFrame(buf: Uint8Array): ChunkQuery | null {
-  const c = openFrame(buf, FRAME_CHUNK_QUERY_TAG);
-  if (!c) return null;
-  const { b, n } = c;
-  let jobId: string | null = null;
-  let queryId: number | null = null;
   const hashes: Buffer[] = [];
-  while (c.p < n) {
-    const tag = b[c.p++]!;
+  const head = readJobFrame(buf, FRAME_CHUNK_QUERY_TAG, (c) => {
+    if (hashes.length >= MAX_BATCH_ITEMS || !c.varint() || c.v !== HASH_BYTES || c.p + c.v > c.n) return false;
+    hashes.push(c.b.subarray(c.p, c.p + c.v));
+    c.p += c.v;
+    return true;
+  });
+  return head && hashes.length > 0 ? { jobId: head.jobId, queryId: head.id, hashes } : null;
+}
+
+/**
+ * The layout both hot job frames share: job_id (field 1, required), a uint32
+ * id (field 2, default 0) and a repeated field 3 whose every occurrence
+ * `item` reads at the cursor (false: not well-formed). Any field repeated or
+ * unknown, or a wire type other than these, gives null.
+ */
+function readJobFrame(buf: Uint8Array, frameTag: number, item: (c: Cursor) => boolean): { jobId: string; id: number } | null {
+  const c = openFrame(buf, frameTag);
+  if (!c) return null;
+  let jobId: string | null = null;
+  let id: number | null = null;
+  while (c.p < c.n) {
+    const tag = c.b[c.p++]!;
     if (tag === 0x0a) { // job_id
       if (jobId !== null || (jobId = c.id()) === null) return null;
-    } else if (tag === 0x10) { // query_id
-      if (queryId !== null || !c.varint() || c.v > 0xffffffff) return null;
-      queryId = c.v;
-    } else if (tag === 0x1a) { // hashes
-      if (hashes.length >= MAX_BATCH_ITEMS || !c.varint() || c.v !== HASH_BYTES || c.p + c.v > n) return null;
-      hashes.push(b.subarray(c.p, c.p + c.v));
-      c.p += c.v;
-    } else {
+    } else if (tag === 0x10) { // batch_id / query_id
+      if (id !== null || !c.varint() || c.v > 0xffffffff) return null;
+      id = c.v;
+    } else if (tag !== 0x1a || !item(c)) { // chunks / hashes
       return null;
     }
   }
-  if (!jobId || hashes.length === 0) return null;
-  return { jobId, queryId: queryId ?? 0, hashes };
+  return jobId ? { jobId, id: id ?? 0 } : null; // a job id is required
 }
 
 /** Bytes allowed in an id (validate.ts: /^[A-Za-z0-9._-]*$/). */

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ChunkCorruptError, ChunkStore, StoreDiskFullError, toStoreError, type ChunkIn,
 } from '../../server/src/chunk-store/index.js';
-import { rawChunk, tempDir, textBytes, zstdChunk } from './helpers.js';
+import { rawChunk, tempDir, textBytes, zstdChunk, fillingDisk } from './helpers.js';
 
 function packFiles(dir: string): string[] {
   const out: string[] = [];
@@ -151,20 +151,13 @@ describe('damaged and torn stores', () => {
 
   it('maps ENOSPC to StoreDiskFullError, loses nothing acknowledged, and recovers once space is back', async () => {
     const dir = tempDir();
-    let full = false;
-    const s = await ChunkStore.open(dir, {
-      writeBufferSize: 8 * 1024,
-      packWrite: async (fd, buf, pos) => {
-        if (full) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28 });
-        const { writeSync } = await import('node:fs');
-        writeSync(fd, buf, 0, buf.length, pos);
-      },
-    });
+    const disk = fillingDisk();
+    const s = await ChunkStore.open(dir, { writeBufferSize: 8 * 1024, packWrite: disk.packWrite });
     const before = Array.from({ length: 5 }, () => rawChunk(randomBytes(3000)));
     for (const c of before) await s.put(c);
     await s.flush();
 
-    full = true;
+    disk.full = true;
     const during = Array.from({ length: 20 }, () => rawChunk(randomBytes(3000)));
     const accepted: ChunkIn[] = [];
     let putError: unknown;
@@ -184,7 +177,7 @@ describe('damaged and torn stores', () => {
     expect(putError).toBeInstanceOf(StoreDiskFullError); // puts fail fast once a write failed
     for (const c of before) expect(await s.getRaw(c.hash)).toEqual(c.data);
 
-    full = false;
+    disk.full = false;
     // the next backup's puts work again without anyone flushing first
     const after = rawChunk(randomBytes(3000));
     expect((await s.put(after)).stored).toBe(true);

@@ -1,11 +1,12 @@
 /** Shared fixtures for chunk store tests: temp dirs and chunk makers. */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { compress } from 'zstd-napi';
 import { afterEach } from 'vitest';
 import { type ChunkIn, Compression } from '../../server/src/chunk-store/index.js';
+import type { PackWriteFn } from '../../server/src/chunk-store/types.js';
 
 const dirs: string[] = [];
 
@@ -42,4 +43,20 @@ export function zstdChunk(data: Buffer): ChunkIn {
 
 export function randomChunk(size = 1024): ChunkIn {
   return rawChunk(randomBytes(size));
+}
+
+/**
+ * A pack write that fails as a full disk does (ENOSPC) while `full` is set,
+ * and writes normally otherwise. (Injected: filling a real file system in a
+ * test is neither safe nor portable.)
+ */
+export function fillingDisk(): { full: boolean; packWrite: PackWriteFn } {
+  const disk = {
+    full: false,
+    packWrite: async (fd: number, buf: Buffer, pos: number) => {
+      if (disk.full) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28 });
+      writeSync(fd, buf, 0, buf.length, pos);
+    },
+  };
+  return disk;
 }

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type ChunkIn, ChunkHashMismatchError, ChunkInvalidError, ChunkStore, Compression, StoreDiskFullError,
 } from '../../server/src/chunk-store/index.js';
-import { rawChunk, sha, tempDir, textBytes, zstdChunk } from './helpers.js';
+import { rawChunk, sha, tempDir, textBytes, zstdChunk, fillingDisk } from './helpers.js';
 
 describe('ChunkStore.putMany', () => {
   it('stores a batch of raw and zstd chunks, readable before and after flush and reopen', async () => {
@@ -117,23 +117,16 @@ describe('ChunkStore.putMany', () => {
 
   it('a failed write rejects the batch with the typed error; the store recovers once space is back', async () => {
     const dir = tempDir();
-    let full = false;
-    const s = await ChunkStore.open(dir, {
-      writeBufferSize: 8 * 1024,
-      packWrite: async (fd, buf, pos) => {
-        if (full) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28 });
-        const { writeSync } = await import('node:fs');
-        writeSync(fd, buf, 0, buf.length, pos);
-      },
-    });
+    const disk = fillingDisk();
+    const s = await ChunkStore.open(dir, { writeBufferSize: 8 * 1024, packWrite: disk.packWrite });
     const before = Array.from({ length: 5 }, () => rawChunk(randomBytes(3000)));
     await s.putMany(before);
     await s.flush();
-    full = true;
+    disk.full = true;
     let err: unknown;
     for (let i = 0; i < 10 && !err; i++) err = await s.putMany(Array.from({ length: 8 }, () => rawChunk(randomBytes(3000)))).then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(StoreDiskFullError);
-    full = false;
+    disk.full = false;
     const after = Array.from({ length: 3 }, () => rawChunk(randomBytes(3000)));
     expect((await s.putMany(after)).stored).toBe(3);
     await s.flush();
