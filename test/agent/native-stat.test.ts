@@ -1,5 +1,5 @@
 /**
- * The walker's batched lstat (addon lstatMany, backup/native-stat.ts): one
+ * The walker's batched lstat (addon lstatMany, backup/lstat-batch.ts): one
  * thread-pool trip for a folder's batch of entries. Its fields must equal
  * fs.lstatSync(path, { bigint: true }) for every kind of entry (a symbolic
  * link itself, never its target), and a path that fails must fail as fs.lstat
@@ -11,7 +11,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as Addon from '@strata/native';
-import { nativeLstatMany } from '../../agent/src/backup/native-stat.js';
+import { nativeLstatMany } from '../../agent/src/backup/lstat-batch.js';
 import { workDir } from './harness.js';
 
 const addon = createRequire(import.meta.url)('@strata/native') as typeof Addon;

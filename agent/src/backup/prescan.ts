@@ -1,15 +1,15 @@
 /**
  * The first backup's pre-scan: a metadata-only walk (readdir + lstat, same
  * filter as the backup) that counts files and bytes for the progress ETA. It
- * runs beside the backup and is cancelled when the backup ends. With the
- * file worker, each folder's entries are lstat'ed in one message.
+ * runs beside the backup and is cancelled when the backup ends. Each folder's
+ * entries are lstat'ed in one batch (lstat-batch.ts) where it can.
  */
 import { lstat, readdir } from 'node:fs/promises';
 import { joinPath } from '../util/bytes.js';
 import type { FileWorker, StatResult } from './file-worker.js';
 import type { PathFilter } from './filter.js';
+import { batchLstat, type LstatMany } from './lstat-batch.js';
 
-type LstatMany = (paths: Buffer[]) => Promise<StatResult[]>;
 const oneByOne: LstatMany = async (paths) => {
   const out: StatResult[] = [];
   for (const p of paths) out.push(await lstat(p, { bigint: true }).then((st) => ({ ok: true as const, st }), (err: unknown) => ({ ok: false as const, err })));
@@ -20,7 +20,7 @@ export interface Totals { files: number; bytes: number }
 
 export async function prescan(abs: Buffer, filter: PathFilter, signal: AbortSignal, worker?: FileWorker | null): Promise<Totals> {
   const t: Totals = { files: 0, bytes: 0 };
-  await scanDir(abs, [], !filter.hasIncludes, filter, signal, t, worker ? (p) => worker.lstat(p) : oneByOne);
+  await scanDir(abs, [], !filter.hasIncludes, filter, signal, t, batchLstat(worker) ?? oneByOne);
   return t;
 }
 

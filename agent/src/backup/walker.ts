@@ -13,7 +13,7 @@
  */
 import type { BigIntStats } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
-import { nativeLstatMany } from './native-stat.js';
+import { batchLstat, type LstatMany } from './lstat-batch.js';
 import { EntryType, decodeTree, encodeTree, type Entry, type Tree } from '@strata/protocol';
 import { chunkBuffer } from '../chunker/index.js';
 import { asBuffer, joinPath, showPath } from '../util/bytes.js';
@@ -171,24 +171,26 @@ async function listDir(ctx: RunContext, abs: Buffer, isSource: boolean): Promise
 
 /**
  * lstat of a folder's entries, running up to `ahead` entries in front of the
- * one being handled; in batches of `ahead` through the file worker (one
- * message for many lstat calls) or the addon (one thread-pool trip,
- * native-stat.ts), else one fs call each.
+ * one being handled; in batches of `ahead` (lstat-batch.ts: the file worker
+ * or the addon), else one fs call each.
  */
 class StatWindow {
   private readonly rels: (string[] | null)[];
   private readonly stats: (Promise<StatResult> | null)[];
   private started = 0;
+  /** lstat of a batch in one call (the file worker, or the addon's lstatMany); null: one fs call per entry. */
+  private readonly batch: LstatMany | null;
 
   constructor(private readonly ctx: RunContext, private readonly filter: PathFilter, private readonly abs: Buffer, private readonly rel: string[], private readonly names: Buffer[], private readonly ahead: number) {
     this.rels = new Array(names.length).fill(null);
     this.stats = new Array(names.length).fill(null);
+    this.batch = batchLstat(ctx.worker);
   }
 
   /** Entry i's path below the source and its lstat, or null if it is excluded. */
   take(i: number): { rel: string[]; stat: Promise<StatResult> } | null {
-    const worker = this.ctx.worker ? (paths: Buffer[]) => this.ctx.worker!.lstat(paths) : nativeLstatMany();
-    // In batches (the file worker, or the addon's lstatMany): the next batch starts when the window is half used.
+    const worker = this.batch;
+    // In batches: the next batch starts when the window is half used.
     if (!worker || this.started <= i + (this.ahead >> 1)) {
       const batch: number[] = [];
       for (const end = Math.min(i + 1 + this.ahead, this.names.length); this.started < end; this.started++) {

@@ -1,6 +1,7 @@
 /**
- * lstat of a batch of paths in one trip to libuv's thread pool (the addon's
- * lstatMany), for the walker's StatWindow. Each fs/promises call wakes a pool
+ * lstat of a folder's entries in batches, for the walker's StatWindow and the
+ * pre-scan: through the file worker when it is on (one message), else the
+ * addon's lstatMany (one trip to libuv's thread pool). Each fs/promises call wakes a pool
  * thread, and on a paravirtualized VM that wake-up cost more than the lstat:
  * the unchanged re-run's main thread spent over a quarter of its time in it.
  * Same results as fs.lstat(path, { bigint: true }) for the fields the backup
@@ -10,10 +11,16 @@
 import { getSystemErrorMap } from 'node:util';
 import { nativeAddon } from '../chunker/index.js';
 import { statsFrom } from '../util/stat-fields.js';
-import type { StatResult } from './file-worker.js';
+import type { FileWorker, StatResult } from './file-worker.js';
 
 const FIELDS = 9;
+/** lstat of each path, in order (never rejects for a path's error: that is its result). */
 export type LstatMany = (paths: Buffer[]) => Promise<StatResult[]>;
+
+/** The batched lstat to use: the file worker's, else the addon's, else null (then one fs call per path). */
+export function batchLstat(worker: FileWorker | null | undefined): LstatMany | null {
+  return worker ? (paths) => worker.lstat(paths) : nativeLstatMany();
+}
 
 let cached: LstatMany | null | undefined;
 const systemErrors = getSystemErrorMap();
