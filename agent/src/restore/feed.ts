@@ -15,6 +15,7 @@
  * disk image is ~60 000 chunks: ~15 MiB of Slots held at once before).
  */
 import { MAX_BATCH_ITEMS, decodeTree, type Tree } from '@strata/protocol';
+import { showPath } from '../util/bytes.js';
 import { AgentError, checkAborted } from '../util/errors.js';
 import { openChunks } from '../util/zstd.js';
 import type { RestoreDownlink } from './types.js';
@@ -33,21 +34,30 @@ export interface FeedLimits {
   windowBytes: number;
 }
 
-interface Item { hash: Buffer; where: string }
+/**
+ * Names a file or folder in error messages: its point path, made readable
+ * (showPath) only when an error is built, or ready text. (Made for every file
+ * up front, the readable names were a tenth of a restore's garbage.)
+ */
+export type Where = Buffer | string;
+const named = (w: Where): string => (typeof w === 'string' ? w : showPath(w));
+
+/** One request: its reply, and the reply once it has arrived (so that take() need not wait on a promise). */
+interface Req { p: Promise<Buffer[]>; out: Buffer[] | null }
 /** Where a requested chunk's bytes will be: element `k` of a request's reply. */
-interface Ref { req: Promise<Buffer[]>; k: number }
+interface Ref { req: Req; k: number }
 /** One chunk position in the take order; `value` is set once requested (or shared with an earlier slot). */
-interface Slot { hash: Buffer; key: string; where: string; est: number; value: Ref | null }
+interface Slot { hash: Buffer; key: string; where: Where; est: number; value: Ref | null }
 interface Shared { ref: Ref; refs: number }
 /** A file's chunks not yet made into Slots: hashes[next..]. */
-interface Pending { hashes: Uint8Array[]; next: number; where: string; est: number }
+interface Pending { hashes: Uint8Array[]; next: number; where: Where; est: number }
 
-async function fetchVerified(downlink: RestoreDownlink, items: Item[]): Promise<Buffer[]> {
-  const chunks = await downlink.fetch(items.map((i) => i.hash));
-  if (!Array.isArray(chunks) || chunks.length !== items.length) {
-    throw new AgentError('PROTOCOL', `asked for ${items.length} chunks of ${items[0]?.where}, received ${chunks?.length}`);
+async function fetchVerified(downlink: RestoreDownlink, hashes: Buffer[], where: (k: number) => Where): Promise<Buffer[]> {
+  const chunks = await downlink.fetch(hashes);
+  if (!Array.isArray(chunks) || chunks.length !== hashes.length) {
+    throw new AgentError('PROTOCOL', `asked for ${hashes.length} chunks of ${named(where(0))}, received ${chunks?.length}`);
   }
-  return openChunks(chunks, items.map((i) => i.hash), (k) => items[k]!.where);
+  return openChunks(chunks, hashes, (k) => named(where(k)));
 }
 
 export class ChunkFeed {
@@ -58,13 +68,19 @@ export class ChunkFeed {
   /** queue[..taken) are taken, queue[..requested) requested. */
   private taken = 0;
   private requested = 0;
+  /** Chunks enqueued and not yet requested. */
+  private unrequestedChunks = 0;
   /** Expected bytes enqueued and not taken; of those, requested. */
   private aheadBytes = 0;
   private windowBytes = 0;
   private inFlight = 0;
-  /** Requested, not yet taken chunks by hash: each is fetched once while in this window. */
+  /**
+   * Requested, not yet taken chunks by hash: each is fetched once while in this
+   * window (a duplicate later in the same request, or in a later one, shares it).
+   */
   private readonly window = new Map<string, Shared>();
-  private readonly roomWaiters: (() => void)[] = [];
+  /** The planner, waiting until fewer than `bytes` expected bytes are ahead. */
+  private roomWaiter: { bytes: number; wake: () => void } | null = null;
   private closed = false;
   /** Chunks requested from the server (after deduplication); for tests and logs. */
   fetched = 0;
@@ -76,12 +92,13 @@ export class ChunkFeed {
   ) {}
 
   /** Adds the chunks of one file of `size` bytes (`where` names it in errors), to be taken after everything enqueued before. */
-  enqueue(hashes: Uint8Array[], where: string, size: number): void {
+  enqueue(hashes: Uint8Array[], where: Where, size: number): void {
     // The exact chunk sizes are unknown until fetched: estimate from the file's size.
     if (hashes.length === 0) return;
     const est = Math.max(1, Math.ceil(size / hashes.length));
     this.pending.push({ hashes, next: 0, where, est });
     this.aheadBytes += est * hashes.length;
+    this.unrequestedChunks += hashes.length;
     this.pump('full');
   }
 
@@ -102,11 +119,6 @@ export class ChunkFeed {
     return true;
   }
 
-  /** Chunks enqueued and not yet requested remain. */
-  private unrequested(): boolean {
-    return this.requested < this.queue.length || this.pendingHead < this.pending.length;
-  }
-
   /** Expected bytes enqueued and not yet taken (the planner stops enqueueing above its look-ahead). */
   get ahead(): number {
     return this.aheadBytes;
@@ -115,29 +127,46 @@ export class ChunkFeed {
   /**
    * Null when fewer than `bytes` expected bytes wait to be taken (the planner
    * goes on without yielding, so a folder's files join one request), else a
-   * promise resolved once that is so or the feed is closed.
+   * promise resolved once that is so or the feed is closed. One waiter at a
+   * time (the planner); it is woken once, when there is room, not at every take.
    */
   room(bytes: number): Promise<void> | null {
     if (this.aheadBytes < bytes || this.closed) return null;
-    return (async () => {
-      while (this.aheadBytes >= bytes && !this.closed) await new Promise<void>((r) => this.roomWaiters.push(r));
-    })();
+    if (this.roomWaiter) throw new Error('restore: two waiters for feed room');
+    return new Promise<void>((wake) => { this.roomWaiter = { bytes, wake }; });
   }
 
   /** The writer stopped: nothing more will be taken (wakes a planner waiting for room). */
   close(): void {
     this.closed = true;
-    while (this.roomWaiters.length) this.roomWaiters.shift()!();
+    this.wakeRoom();
   }
 
-  /** The next chunk's verified raw bytes. */
-  async take(): Promise<Buffer> {
+  private wakeRoom(): void {
+    const w = this.roomWaiter;
+    if (w && (this.closed || this.aheadBytes < w.bytes)) {
+      this.roomWaiter = null;
+      w.wake();
+    }
+  }
+
+  /**
+   * The next chunk's verified raw bytes: the Buffer itself when its request has
+   * already been answered (the usual case: requests run ahead of the writer), so
+   * that a restore does not make two promises per chunk; else a promise of it.
+   */
+  take(): Buffer | Promise<Buffer> {
     checkAborted(this.signal);
-    const s = this.advance();
-    const v = s.value!;
-    const b = (await v.req)[v.k]!;
-    this.pump('full');
-    return b;
+    const v = this.advance().value!;
+    const out = v.req.out;
+    if (out) {
+      this.pump('full');
+      return out[v.k]!;
+    }
+    return v.req.p.then((bufs) => {
+      this.pump('full');
+      return bufs[v.k]!;
+    });
   }
 
   /** Drops the next `n` chunks unread (their file is not being written). */
@@ -165,61 +194,58 @@ export class ChunkFeed {
       this.requested -= this.taken;
       this.taken = 0;
     }
-    while (this.roomWaiters.length) this.roomWaiters.shift()!();
+    if (this.roomWaiter) this.wakeRoom();
     return s;
   }
 
   /**
    * Starts requests while fewer than batchesInFlight are out and the window
-   * has room. A request smaller than batchBytes goes out only when forced
-   * (the writer waits for it; past the limits too), or in 'idle' mode when
-   * fewer than two are in flight (the link would otherwise idle).
+   * has room. A request goes out once a full one (batchBytes of expected bytes,
+   * or the most chunks a request may name) is queued; a smaller one only when
+   * forced (the writer waits for it; past the limits too), or in 'idle' mode
+   * when fewer than two are in flight (the link would otherwise idle).
    */
   private pump(mode: 'full' | 'idle' | 'force'): void {
     let force = mode === 'force';
     const L = this.limits;
+    const maxItems = Math.min(L.batchChunks, MAX_BATCH_ITEMS);
     // Forced (the writer waits for an unrequested chunk): one request goes out past the limits.
-    while (this.unrequested() && (force || (this.inFlight < L.batchesInFlight && this.windowBytes < L.windowBytes))) {
-      const items: Item[] = [];
-      const local = new Map<string, number>(); // hash -> index in items (a duplicate within this request)
-      const plan: { s: Slot; k: number; sh: Shared | undefined }[] = [];
+    while (this.unrequestedChunks > 0 && (force || (this.inFlight < L.batchesInFlight && this.windowBytes < L.windowBytes))) {
+      const full = this.aheadBytes - this.windowBytes >= L.batchBytes || this.unrequestedChunks >= maxItems;
+      // A small request waits for more unless asked for, or the link would otherwise idle.
+      if (!full && !force && (mode === 'full' || this.inFlight >= 2)) return;
+      force = false;
+      const req: Req = { p: null!, out: null };
+      const hashes: Buffer[] = [];
+      const wheres: Where[] = [];
       let bytes = 0;
       let scanned = 0;
       let j = this.requested;
-      for (; bytes < L.batchBytes && items.length < Math.min(L.batchChunks, MAX_BATCH_ITEMS); j++) {
+      for (; bytes < L.batchBytes && hashes.length < maxItems; j++) {
         if (j >= this.queue.length && !this.pull()) break;
         const s = this.queue[j]!;
         scanned += s.est;
-        const sh = this.window.get(s.key);
-        let k = sh ? -1 : local.get(s.key);
-        if (k === undefined) {
-          k = items.length;
-          local.set(s.key, k);
-          items.push({ hash: s.hash, where: s.where });
+        this.unrequestedChunks--;
+        // One promise per request, not per chunk: a slot names its request and index.
+        let sh = this.window.get(s.key);
+        if (!sh) {
+          sh = { ref: { req, k: hashes.length }, refs: 0 };
+          this.window.set(s.key, sh);
+          hashes.push(s.hash);
+          wheres.push(s.where);
           bytes += s.est;
         }
-        plan.push({ s, k, sh });
+        sh.refs++;
+        s.value = sh.ref;
       }
-      // A small request waits for more unless asked for, or the link would otherwise idle.
-      if (bytes < L.batchBytes && items.length < Math.min(L.batchChunks, MAX_BATCH_ITEMS) && !force && (mode === 'full' || this.inFlight >= 2)) return;
-      force = false;
       this.requested = j;
       this.windowBytes += scanned;
-      // One promise per request, not per chunk: a slot names its request and index.
-      let req: Promise<Buffer[]> | null = null;
-      if (items.length > 0) {
-        req = fetchVerified(this.downlink, items);
-        this.inFlight++;
-        this.fetched += items.length;
-        // A failure is handled by take(); the rejection handler also keeps it from being reported as unhandled.
-        req.then(() => { this.inFlight--; this.pump('idle'); }, () => { this.inFlight--; });
-      }
-      for (const { s, k, sh } of plan) {
-        let entry = sh ?? this.window.get(s.key);
-        if (!entry) this.window.set(s.key, (entry = { ref: { req: req!, k }, refs: 0 }));
-        entry.refs++;
-        s.value = entry.ref;
-      }
+      if (hashes.length === 0) continue; // every chunk was already on its way
+      req.p = fetchVerified(this.downlink, hashes, (k) => wheres[k]!);
+      this.inFlight++;
+      this.fetched += hashes.length;
+      // A failure is handled by take(); the rejection handler also keeps it from being reported as unhandled.
+      req.p.then((out) => { req.out = out; this.inFlight--; this.pump('idle'); }, () => { this.inFlight--; });
     }
   }
 }
@@ -229,8 +255,8 @@ export async function fetchTree(downlink: RestoreDownlink, hashes: Uint8Array[],
   const parts: Buffer[] = [];
   let total = 0;
   for (let i = 0; i < hashes.length; i += MAX_BATCH_ITEMS) {
-    const items = hashes.slice(i, i + MAX_BATCH_ITEMS).map((h) => ({ hash: Buffer.from(h.buffer, h.byteOffset, h.length), where }));
-    for (const raw of await fetchVerified(downlink, items)) {
+    const part = hashes.slice(i, i + MAX_BATCH_ITEMS).map((h) => Buffer.from(h.buffer, h.byteOffset, h.length));
+    for (const raw of await fetchVerified(downlink, part, () => where)) {
       total += raw.length;
       if (total > MAX_TREE_BYTES) throw new AgentError('TREE_INVALID', `refusing to restore ${where}: its folder listing exceeds ${MAX_TREE_BYTES} bytes`);
       parts.push(raw);

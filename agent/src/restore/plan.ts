@@ -152,7 +152,7 @@ export class Planner {
       if (c.type === EntryType.File && c.chunks.length > 0) {
         const wait = this.feed.room(this.aheadBytes);
         if (wait) await wait;
-        this.feed.enqueue(c.chunks, showPath(childPoint), c.size);
+        this.feed.enqueue(c.chunks, childPoint, c.size);
         queued = c.chunks.length;
       }
       if (this.steps.length - this.head >= STEPS_AHEAD) {

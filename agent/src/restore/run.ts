@@ -57,7 +57,8 @@ class Restorer {
   readonly warnings = new Warnings();
   readonly out: FileWriter;
   private bytesTotal = 0;
-  private currentPath = '';
+  /** The entry being restored (its point path), for progress. */
+  private currentPoint: Buffer | null = null;
   private readonly feed: ChunkFeed;
   private readonly roots: Buffer[];
   /** Root folder destinations by root index (set when created). */
@@ -206,7 +207,14 @@ class Restorer {
   }
 
   private progress(point?: Buffer): void {
-    if (point) this.currentPath = showPath(point);
-    this.opts.onProgress?.({ bytesRestored: this.out.bytes, filesRestored: this.out.files, bytesTotal: this.bytesTotal, currentPath: this.currentPath });
+    if (point) this.currentPoint = point;
+    if (!this.opts.onProgress) return;
+    // The readable path is made only if the report is sent (reports are throttled; entries are many).
+    const at = this.currentPoint;
+    this.opts.onProgress({
+      bytesRestored: this.out.bytes, filesRestored: this.out.files, bytesTotal: this.bytesTotal,
+      get currentPath() { return at ? showPath(at) : ''; },
+    });
   }
+
 }

@@ -1,10 +1,9 @@
 /**
- * Small restored files written by a worker thread: create (O_CREAT|O_EXCL|
- * O_NOFOLLOW, mode 0600; through the thread pool, so that creates that wait on
- * the file system overlap), then synchronously write, owner, mode, times,
- * fsync when the restore is durable file by file, close — one message per
- * file instead of six trips through libuv's thread pool and promises (on a
- * 2-core machine those cost about five times the CPU of the calls).
+ * Small restored files written by a worker thread, one file at a time and
+ * synchronously: create (O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600), write, owner,
+ * mode, times, fsync when the restore is durable file by file, close — one
+ * message per file instead of six trips through libuv's thread pool and
+ * promises (on a 2-core machine those cost about five times the CPU of the calls).
  *
  * Same rules as fsops.ts: no symlink is followed (O_NOFOLLOW on a new file,
  * metadata through its descriptor); only root may give files away (EPERM and
@@ -22,14 +21,20 @@ const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
 const { CREATE, isRoot, shared, slotBytes } = workerData;
 const errOf = (e) => ({ code: e && e.code, message: String(e && e.message) });
-// Creating a file can wait on the file system (directory and journal locks): the creates
-// overlap in libuv's thread pool; what follows on the new descriptor is quick and synchronous.
+// One file at a time, create included: creates in one folder are serialised by the folder's
+// lock anyway, and on Linux a thread waiting for that lock spins on a CPU while the holder
+// runs (rwsem_spin_on_owner). Issued in parallel from the thread pool, up to 16 creates
+// burned a core spinning behind ext4's inode allocation (1 GiB restores: 4-8 s of system
+// time saved serially, docs/benchmarks.md stop 10).
 parentPort.on('message', (m) => {
   const path = Buffer.from(m.path.buffer, m.path.byteOffset, m.path.byteLength);
-  fs.open(path, CREATE, 0o600, (e, fd) => {
-    if (e) return parentPort.postMessage({ id: m.id, stage: 'create', err: errOf(e) });
-    fill(m, fd);
-  });
+  let fd;
+  try {
+    fd = fs.openSync(path, CREATE, 0o600);
+  } catch (e) {
+    return parentPort.postMessage({ id: m.id, stage: 'create', err: errOf(e) });
+  }
+  fill(m, fd);
 });
 function fill(m, fd) {
   const warnings = [];

@@ -69,14 +69,17 @@ export class FileWriter {
     const n = c.chunks.length;
     if (c.size <= SMALL_FILE && n <= WRITE_GROUP_CHUNKS) {
       const bufs: Buffer[] = [];
-      for (let k = 0; k < n; k++) bufs.push(await feed.take());
+      for (let k = 0; k < n; k++) {
+        const b = feed.take();
+        bufs.push(b instanceof Promise ? await b : b);
+      }
       if (wait) return this.writeSmall(c, dest, bufs);
       await this.writers.spawn(() => this.writeSmall(c, dest, bufs));
       return true;
     }
     const fh = await this.guard(dest, () => createFile(dest, this.overwrite, this.warnings.add));
     if (!fh) {
-      for (let k = 0; k < n; k++) await feed.take();
+      feed.skip(n);
       return false;
     }
     let failed: unknown = null;
@@ -99,7 +102,8 @@ export class FileWriter {
         groupBytes = 0;
       };
       for (let k = 0; k < n; k++) {
-        const b = await feed.take();
+        const t = feed.take();
+        const b = t instanceof Promise ? await t : t;
         if (failed) continue;
         if (isZeroRun(b)) {
           // A chunk of zeros (disk images, sparse files) becomes a hole: the new file reads zeros there.

@@ -27,6 +27,7 @@ export function showPath(p: Uint8Array | string): string {
   let out = '';
   const s = b.toString('utf8');
   if (Buffer.byteLength(s) === b.length && !s.includes('\ufffd')) {
+    if (!NEEDS_ESCAPE.test(s)) return s; // the usual name: nothing to escape, no string built char by char
     for (const ch of s) out += escapeChar(ch);
     return out;
   }
@@ -40,6 +41,9 @@ export function showPath(p: Uint8Array | string): string {
   }
   return out;
 }
+
+/** What escapeChar changes: control characters, DEL and the backslash. */
+const NEEDS_ESCAPE = /[\u0000-\u001f\u007f\\]/;
 
 function escapeChar(ch: string): string {
   const c = ch.codePointAt(0)!;
