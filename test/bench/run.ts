@@ -113,7 +113,7 @@ async function benchTool(opt: Options, r: ToolResult, runNo: number, summary: Su
 function notes(opt: Options, results: ToolResult[], s: Summary): string[] {
   const c = s.change;
   return [
-    `Dataset: ${s.dataset || 'not generated'}; ${opt.runs} run(s), medians shown; ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM.`,
+    `Dataset: ${s.dataset || 'not generated'}; ${opt.runs} run(s), medians shown${opt.runs > 1 ? ' (run i starts with the i-th tool: the order rotates)' : ''}; ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM.`,
     s.datasets.size > 1 ? `WARNING: the generated datasets differed between tools (${[...s.datasets].join(', ')})!` : '',
     c ? `1% change: ${c.changedBytes} bytes changed = ${c.overwriteDiffBytes} differing bytes in ${c.overwrites} overwrites of 4–64 KiB + ${c.insertedBytes} inserted into ${c.insertedInto} + ${c.newFileBytes} in ${c.newFiles} new files; ${c.deletedFiles} files deleted (${c.deletedBytes} bytes, not counted).` : '',
     'In parentheses: value ÷ best of restic and borg (lower is better, except MB/s). MB = 10^6 bytes; MB/s = source (restore: restored) bytes ÷ wall time.',
@@ -134,6 +134,13 @@ async function claimDir(dir: string): Promise<void> {
   await writeFile(marker, 'work folder of npm run bench; its contents may be deleted\n');
 }
 
+/** `xs` starting at element `k mod length`. */
+function rotate<T>(xs: T[], k: number): T[] {
+  if (xs.length === 0) return xs;
+  const at = k % xs.length;
+  return [...xs.slice(at), ...xs.slice(0, at)];
+}
+
 async function main(): Promise<void> {
   const opt = options();
   if (!opt) return console.log(USAGE);
@@ -151,7 +158,11 @@ async function main(): Promise<void> {
     }
   }
   const summary: Summary = { datasets: new Set(), dataset: '' };
-  for (let i = 1; i <= opt.runs; i++) for (const r of ready) await benchTool(opt, r, i, summary);
+  // Run i starts with the i-th tool (rotation): on a shared VM what one tool leaves
+  // behind (freshly freed memory, thousands of just-deleted inodes) changes the cost
+  // of the next tool's writes, so with --runs N (N = number of tools) every tool
+  // takes every place in the order once and the medians do not favour a fixed order.
+  for (let i = 1; i <= opt.runs; i++) for (const r of rotate(ready, i - 1)) await benchTool(opt, r, i, summary);
   if (!opt.keep) await rm(join(opt.dir, 'data'), { recursive: true, force: true });
   const vaultTable = renderVaultTable(results.flatMap((r) => r.vault ?? []));
   console.log(`${renderTable(results)}${vaultTable ? `\n\n${vaultTable}` : ''}\n\n${notes(opt, results, summary).map((n) => `- ${n}`).join('\n')}`);
