@@ -11,6 +11,7 @@ import { nativeStatus } from '../chunker/index.js';
 import { enroll } from '../handshake.js';
 import { log } from '../log.js';
 import { tuneAllocator } from '../util/allocator.js';
+import { tuneHeap } from '../util/memory.js';
 import { defaultStateDir, loadIdentity, statusPath, type Status } from '../state.js';
 
 const program = new Command('strata-agent').description('Strata protection agent').showHelpAfterError();
@@ -32,7 +33,7 @@ stateOpt(program.command('run'))
     const ac = new AbortController();
     process.on('SIGINT', () => ac.abort());
     process.on('SIGTERM', () => ac.abort());
-    log.info({ allocator: tuneAllocator() }, 'memory allocator');
+    log.info({ allocator: tuneAllocator(), heap: tuneHeap() }, 'memory allocator');
     log.info(nativeStatus(), nativeStatus().native ? 'chunking and hashing: native addon' : 'chunking and hashing: JavaScript');
     await runDaemon(o.state ?? defaultStateDir(), log, { signal: ac.signal });
   });
