@@ -9,6 +9,8 @@ import type { ChunkStore } from '../chunk-store/index.js';
 import { StrataError } from '../errors.js';
 
 const MAX_DEPTH = 4096;
+
+const view = (h: Uint8Array): Buffer => (Buffer.isBuffer(h) ? h : Buffer.from(h.buffer, h.byteOffset, h.byteLength));
 /** Directories whose content repeats are walked once; past this many the set stops growing (walking again is only slower). */
 const MAX_WALKED = 1_000_000;
 
@@ -36,32 +38,35 @@ export interface PointWalk {
 export function walkPoint(store: ChunkStore, root: Uint8Array[], known: (hash: Buffer) => boolean = () => false): PointWalk {
   const missing: string[] = [];
   const walked = new Set<string>();
-  const present = async (b: Buffer): Promise<boolean> => {
-    if (known(b) || (await store.has(b))) return true;
+  /** In the store's index (the caller's `known` already said no). */
+  const inStore = async (b: Buffer): Promise<boolean> => {
+    if (await store.has(b)) return true;
     if (missing.length < 1000) missing.push(b.toString('hex'));
     return false;
   };
   async function* walk(treeChunks: Uint8Array[], depth: number): AsyncGenerator<Buffer> {
     if (depth > MAX_DEPTH) throw new StrataError('TREE_TOO_DEEP', `recovery point tree is deeper than ${MAX_DEPTH} levels`, 'invalid');
     // The same directory content (same chunk list) is walked once per point.
-    const key = treeChunks.map((h) => Buffer.from(h.buffer, h.byteOffset, h.byteLength).toString('hex')).join('');
+    const key = treeChunks.map((h) => view(h).toString('hex')).join('');
     if (walked.has(key)) return;
     if (walked.size < MAX_WALKED) walked.add(key);
     let complete = true;
     for (const h of treeChunks) {
-      const b = Buffer.from(h);
+      const b = view(h);
       yield b;
-      if (!(await present(b))) complete = false;
+      if (!known(b) && !(await inStore(b))) complete = false;
     }
     if (!complete) return;
     const tree = decodeTree(await readTreeBytes(store, treeChunks));
     for (const e of tree.entries) {
       if (e.type === EntryType.Dir) yield* walk(e.chunks, depth + 1);
       else if (e.type === EntryType.File) {
+        // Views of the decoded tree, not copies: the ref list's sorter copies what it keeps.
+        // `known` is synchronous: no promise per chunk unless the store's index must be asked.
         for (const h of e.chunks) {
-          const b = Buffer.from(h);
+          const b = view(h);
           yield b;
-          await present(b);
+          if (!known(b)) await inStore(b);
         }
       }
     }
