@@ -88,6 +88,11 @@ describeEngines('catalog transactions', (h) => {
       }),
     ).rejects.toMatchObject({ code: 'CATALOG_MISUSE' });
     expect(await c.listAgents()).toEqual([]);
+    // The scope is switched off between transactions (its per-promise hooks cost the whole
+    // server) and on again by the next one: the misuse is still caught there.
+    await c.transaction(async (tx) => { await tx.listAgents(); });
+    await expect(c.transaction(async () => { await c.listAgents(); })).rejects.toMatchObject({ code: 'CATALOG_MISUSE' });
+    expect(await c.listAgents()).toEqual([]);
   });
 
   it('a transaction handle is dead once its transaction ended', async () => {
