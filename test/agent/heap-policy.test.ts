@@ -1,7 +1,7 @@
 /**
  * The agent's V8 heap policy (tuneHeap in agent/src/util/memory.ts), set from
  * inside the running process with v8.setFlagsFromString: after a full
- * collection V8 must set the old generation's next limit at 3x what survived,
+ * collection V8 must set the old generation's next limit at 2x what survived,
  * not at the factor its own heuristics picked (in a restore those pick ~1.3,
  * because concurrent marking looks cheap to the main thread: a full
  * collection every ~80 ms). Checked in child processes (the flag is
@@ -32,11 +32,11 @@ function limits(env: NodeJS.ProcessEnv): { policy: string; own: string[]; set: s
 }
 
 describe('agent heap policy', () => {
-  it("sets the old generation's limit at 3x what survived, whatever V8's own factor", () => {
+  it("sets the old generation's limit at 2x what survived, whatever V8's own factor", () => {
     const on = limits({});
-    expect(on.policy).toMatch(/3x its live size/);
+    expect(on.policy).toMatch(/2x its live size/);
     expect(on.set.length).toBeGreaterThan(2);
-    expect(new Set(on.set)).toEqual(new Set(['3.0']));
+    expect(new Set(on.set)).toEqual(new Set(['2.0']));
 
     const off = limits({ STRATA_AGENT_HEAP_GROWING: '0' });
     expect(off.policy).toMatch(/V8's own/);

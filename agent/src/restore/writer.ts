@@ -22,6 +22,13 @@ import type { RestoreTuning } from './types.js';
 const FATAL = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EROFS', 'EMFILE', 'ENFILE']);
 const WRITE_GROUP_CHUNKS = 64;
 const WRITE_GROUP_BYTES = 4 * 1024 * 1024;
+/**
+ * Small files handed to the file worker at once. It writes them one after
+ * another (small-worker.ts), so a longer queue only holds more file data in
+ * memory (up to 1 MiB each, twice while copied for the worker): 16 queued
+ * put the agent's restore peak over 150 MiB.
+ */
+const WORKER_QUEUE = 4;
 /** Files up to this size are written in the background. */
 const SMALL_FILE = 1024 * 1024;
 
@@ -41,7 +48,7 @@ export class FileWriter {
     private readonly fsync: boolean,
   ) {
     this.syncer = new Syncer(tuning.pendingSyncs, fsync);
-    this.writers = new Limiter(tuning.filesInFlight);
+    this.writers = new Limiter(tuning.fileWorker ? Math.min(WORKER_QUEUE, tuning.filesInFlight) : tuning.filesInFlight);
     this.small = tuning.fileWorker ? new SmallFileWorker(CREATE, IS_ROOT) : null;
   }
 

@@ -31,23 +31,26 @@ export function getGc(): Gc | null {
 
 /**
  * How far V8 lets the old generation grow past what the last full collection
- * kept, in percent (V8's --heap-growing-percent; 200 = to 3×). Left to itself
+ * kept, in percent (V8's --heap-growing-percent; 100 = to 2×). Left to itself
  * V8 grows the agent's small heap (~15 MB live) by only 5-10 MB between full
  * collections: a restore promotes its per-chunk bookkeeping (it lives longer
- * than the 1-2 MiB young generation takes to fill), so that meant a full
+ * than the 1-2 MiB young generation takes to fill), and concurrent marking
+ * looks cheap to the main thread, so V8 picked a factor of ~1.3 — a full
  * collection every ~80 ms, ~110 per GiB restored, each marking the whole heap
- * on four helper threads. With 200, 55 per GiB: a GiB restore costs ~1 s less
- * agent CPU and its peak RSS did not move (the memory guard bounds the
- * buffers; docs/benchmarks.md, stop 10). STRATA_AGENT_HEAP_GROWING=0 keeps
- * V8's own schedule.
+ * on four helper threads. 200 (3×) halved that and saved ~1 s of agent CPU
+ * per GiB, but the garbage it keeps put the 2 GiB restore's peak RSS at
+ * 152-156 MiB; 100 kept it at 141-144 (docs/benchmarks.md, stop 10).
+ * STRATA_AGENT_HEAP_GROWING sets another percentage; 0 keeps V8's own schedule.
  */
-export const HEAP_GROWING_PERCENT = 200;
+export const HEAP_GROWING_PERCENT = 100;
 
 /** Applies the heap policy (once, at daemon start); returns what is in force, for the start-up log line. */
 export function tuneHeap(): string {
-  if (process.env.STRATA_AGENT_HEAP_GROWING === '0') return "V8's own heap growing";
-  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
-  return `old generation grows to ${1 + HEAP_GROWING_PERCENT / 100}x its live size between full collections`;
+  const env = process.env.STRATA_AGENT_HEAP_GROWING;
+  const pct = env === undefined || env === '' ? HEAP_GROWING_PERCENT : Number(env);
+  if (!Number.isInteger(pct) || pct <= 0) return "V8's own heap growing";
+  setFlagsFromString(`--heap-growing-percent=${pct}`);
+  return `old generation grows to ${1 + pct / 100}x its live size between full collections`;
 }
 
 export interface MemoryGuardOptions {
