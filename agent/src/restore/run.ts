@@ -216,5 +216,4 @@ class Restorer {
       get currentPath() { return at ? showPath(at) : ''; },
     });
   }
-
 }

@@ -25,8 +25,8 @@ const WRITE_GROUP_BYTES = 4 * 1024 * 1024;
 /**
  * Small files handed to the file worker at once. It writes them one after
  * another (small-worker.ts), so a longer queue only holds more file data in
- * memory (up to 1 MiB each, twice while copied for the worker): 16 queued
- * put the agent's restore peak over 150 MiB.
+ * memory (up to 1 MiB each, twice while copied for the worker), and the
+ * agent's restore peak has little room under its 150 MiB target.
  */
 const WORKER_QUEUE = 4;
 /** Files up to this size are written in the background. */
