@@ -23,13 +23,8 @@
 
 /* mallocTune(mmapThreshold, trimThreshold) → true when the C library took both settings (glibc), else false. */
 napi_value sn_malloc_tune(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "mallocTune(mmapThreshold, trimThreshold) needs 2 arguments");
-    return NULL;
-  }
+  if (!sn_args(env, info, 2, 2, argv, "mallocTune(mmapThreshold, trimThreshold) needs 2 arguments")) return NULL;
   uint32_t mmap_threshold = 0, trim_threshold = 0;
   if (!sn_get_u32(env, argv[0], "mmapThreshold", &mmap_threshold)) return NULL;
   if (!sn_get_u32(env, argv[1], "trimThreshold", &trim_threshold)) return NULL;

@@ -32,6 +32,24 @@ int sn_get_bytes(napi_env env, napi_value v, const char *what, const uint8_t **d
   return 0;
 }
 
+int sn_args(napi_env env, napi_callback_info info, size_t need, size_t max, napi_value *argv, const char *missing) {
+  size_t argc = max;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    sn_throw_last(env);
+    return 0;
+  }
+  if (argc < need) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", missing);
+    return 0;
+  }
+  return 1;
+}
+
+napi_value sn_oom(napi_env env) {
+  napi_throw_error(env, "ERR_STRATA_NATIVE", "out of memory");
+  return NULL;
+}
+
 int sn_get_u32(napi_env env, napi_value v, const char *what, uint32_t *out) {
   napi_valuetype t;
   napi_typeof(env, v, &t);

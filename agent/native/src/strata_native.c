@@ -35,13 +35,8 @@ napi_value sn_malloc_info(napi_env env, napi_callback_info info);
 
 /* createParams(gear: Int32Array(256), min, normal, max, maskS, maskL) → handle */
 static napi_value create_params(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
   napi_value argv[6];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 6) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "createParams(gear, min, normal, max, maskS, maskL) needs 6 arguments");
-    return NULL;
-  }
+  if (!sn_args(env, info, 6, 6, argv, "createParams(gear, min, normal, max, maskS, maskL) needs 6 arguments")) return NULL;
   bool is = false;
   napi_typedarray_type t = napi_uint8_array;
   size_t len = 0;
@@ -74,8 +69,7 @@ static napi_value create_params(napi_env env, napi_callback_info info) {
   }
   params_t *p = calloc(1, sizeof *p);
   if (!p) {
-    napi_throw_error(env, "ERR_STRATA_NATIVE", "out of memory");
-    return NULL;
+    return sn_oom(env);
   }
   memcpy(p->gear, g, sizeof p->gear);
   p->min = v[0];
@@ -95,19 +89,13 @@ static napi_value create_params(napi_env env, napi_callback_info info) {
 
 /* streamOpen(params) → stream handle */
 static napi_value stream_open(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1] = {NULL};
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "streamOpen(params) needs a params handle");
-    return NULL;
-  }
+  napi_value argv[1];
+  if (!sn_args(env, info, 1, 1, argv, "streamOpen(params) needs a params handle")) return NULL;
   params_t *p = sn_get_tagged(env, argv[0], &SN_PARAMS_TAG, "params");
   if (!p) return NULL;
   stream_t *s = calloc(1, sizeof *s);
   if (!s) {
-    napi_throw_error(env, "ERR_STRATA_NATIVE", "out of memory");
-    return NULL;
+    return sn_oom(env);
   }
   s->p = *p;
   napi_value out;
@@ -131,13 +119,8 @@ static int check_block_size(napi_env env, size_t n) {
 
 /* streamPush(stream, block) → Promise<{ ends: Uint32Array, hashes: Buffer }> */
 static napi_value stream_push(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2] = {NULL, NULL};
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "streamPush(stream, block) needs 2 arguments");
-    return NULL;
-  }
+  napi_value argv[2];
+  if (!sn_args(env, info, 2, 2, argv, "streamPush(stream, block) needs 2 arguments")) return NULL;
   stream_t *s = sn_get_tagged(env, argv[0], &SN_STREAM_TAG, "stream");
   if (!s) return NULL;
   const uint8_t *data;
@@ -151,8 +134,7 @@ static napi_value stream_push(napi_env env, napi_callback_info info) {
   if (!j || !sn_cuts_init(&j->out, n, s->p.min)) {
     if (j) sn_cuts_free(&j->out);
     free(j);
-    napi_throw_error(env, "ERR_STRATA_NATIVE", "out of memory");
-    return NULL;
+    return sn_oom(env);
   }
   j->kind = JOB_PUSH;
   j->s = s;
@@ -163,14 +145,10 @@ static napi_value stream_push(napi_env env, napi_callback_info info) {
 
 /* streamFinish(stream) → Buffer (digest of the last chunk) | null; the stream can then start again. */
 static napi_value stream_finish(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1] = {NULL};
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  stream_t *s = argc ? sn_get_tagged(env, argv[0], &SN_STREAM_TAG, "stream") : NULL;
-  if (!s) {
-    if (!argc) napi_throw_type_error(env, "ERR_MISSING_ARGS", "streamFinish(stream) needs a stream handle");
-    return NULL;
-  }
+  napi_value argv[1];
+  if (!sn_args(env, info, 1, 1, argv, "streamFinish(stream) needs a stream handle")) return NULL;
+  stream_t *s = sn_get_tagged(env, argv[0], &SN_STREAM_TAG, "stream");
+  if (!s) return NULL;
   if (s->busy) {
     napi_throw_error(env, "ERR_STRATA_NATIVE_BUSY", "streamFinish: a push on this stream has not settled");
     return NULL;
@@ -187,28 +165,22 @@ static napi_value stream_finish(napi_env env, napi_callback_info info) {
 
 /* chunkHash(params, buf, async) → { ends, hashes } of a whole buffer (last chunk included), or a Promise of it. */
 static napi_value chunk_hash(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3] = {NULL, NULL, NULL};
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "chunkHash(params, buffer) needs 2 arguments");
-    return NULL;
-  }
+  napi_value argv[3];
+  if (!sn_args(env, info, 2, 3, argv, "chunkHash(params, buffer) needs 2 arguments")) return NULL;
   params_t *p = sn_get_tagged(env, argv[0], &SN_PARAMS_TAG, "params");
   if (!p) return NULL;
   const uint8_t *data;
   size_t n;
   if (!sn_get_bytes(env, argv[1], "buffer", &data, &n) || !check_block_size(env, n)) return NULL;
   bool async = false;
-  if (argc >= 3) napi_get_value_bool(env, argv[2], &async);
+  napi_get_value_bool(env, argv[2], &async); /* not a boolean (or not passed): stays false */
   stream_t *s = calloc(1, sizeof *s);
   job_t *j = s ? calloc(1, sizeof *j) : NULL;
   if (!j || !sn_cuts_init(&j->out, n, p->min)) {
     if (j) sn_cuts_free(&j->out);
     free(j);
     free(s);
-    napi_throw_error(env, "ERR_STRATA_NATIVE", "out of memory");
-    return NULL;
+    return sn_oom(env);
   }
   s->p = *p;
   j->kind = JOB_WHOLE;
@@ -293,8 +265,7 @@ static napi_value sha256_many(napi_env env, napi_callback_info info) {
   uint8_t *h = j ? malloc(count * 32 + 1) : NULL;
   if (!h) {
     free(j);
-    napi_throw_error(env, "ERR_STRATA_NATIVE", "out of memory");
-    return NULL;
+    return sn_oom(env);
   }
   j->kind = JOB_MANY;
   j->data = data;
@@ -316,13 +287,8 @@ static napi_value sha256_many(napi_env env, napi_callback_info info) {
  * be touched until the promise settles.
  */
 static napi_value read_small(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5] = {NULL, NULL, NULL, NULL, NULL};
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 5) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "readSmall(params, path, region, flags, noatime) needs 5 arguments");
-    return NULL;
-  }
+  napi_value argv[5];
+  if (!sn_args(env, info, 5, 5, argv, "readSmall(params, path, region, flags, noatime) needs 5 arguments")) return NULL;
   params_t *p = sn_get_tagged(env, argv[0], &SN_PARAMS_TAG, "params");
   if (!p) return NULL;
   const uint8_t *path, *region;
@@ -345,8 +311,7 @@ static napi_value read_small(napi_env env, napi_callback_info info) {
   if (!pc || !sn_cuts_init(&j->out, cap, p->min)) {
     if (j) sn_cuts_free(&j->out);
     free(pc); free(f); free(s); free(j);
-    napi_throw_error(env, "ERR_STRATA_NATIVE", "out of memory");
-    return NULL;
+    return sn_oom(env);
   }
   memcpy(pc, path, path_len);
   pc[path_len] = 0;
@@ -366,15 +331,11 @@ static napi_value read_small(napi_env env, napi_callback_info info) {
 
 /* lstatMany(paths: Uint8Array of NUL-terminated paths, joined) → Promise<{ st, errno }>: one pool trip for all. */
 static napi_value lstat_many(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1] = {NULL};
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  napi_value argv[1];
+  if (!sn_args(env, info, 1, 1, argv, "lstatMany(paths) needs 1 argument")) return NULL;
   const uint8_t *buf;
   size_t len;
-  if (argc < 1 || !sn_get_bytes(env, argv[0], "paths", &buf, &len)) {
-    if (argc < 1) napi_throw_type_error(env, "ERR_MISSING_ARGS", "lstatMany(paths) needs 1 argument");
-    return NULL;
-  }
+  if (!sn_get_bytes(env, argv[0], "paths", &buf, &len)) return NULL;
   size_t count = 0;
   for (size_t i = 0; i < len; i++) {
     if (buf[i]) continue;
@@ -394,8 +355,7 @@ static napi_value lstat_many(napi_env env, napi_callback_info info) {
   if (!j || !j->st || !j->errs) {
     if (j) { free(j->st); free(j->errs); }
     free(j);
-    napi_throw_error(env, "ERR_STRATA_NATIVE", "out of memory");
-    return NULL;
+    return sn_oom(env);
   }
   j->kind = JOB_LSTAT;
   j->data = buf;
