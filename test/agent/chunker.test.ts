@@ -67,15 +67,22 @@ describe('chunker', () => {
     expect(avg).toBeLessThan(18 * KiB);
   });
 
-  it('an insertion of a few bytes in the middle changes only 1-3 chunks', () => {
-    const data = randomBytes(8 << 20);
+  it('an insertion of a few bytes changes only the chunks around it', () => {
+    // Seeded, not random: a new cut inside the edit can make the next cut fall in the
+    // following chunk's minimum-size skip, and the shift then runs on for a few chunks
+    // (about 1 insertion in 200 here). With random data a fixed "at most 3" failed in CI now
+    // and then; on these bytes the whole distribution is pinned and checked.
+    const data = seeded(8 << 20);
     const before = new Set(hashes(chunkBuffer(data)));
-    for (const at of [(4 << 20) + 17, 1234567, 7_000_001]) {
+    const counts: number[] = [];
+    for (let k = 0; k < 200; k++) {
+      const at = 1 + Math.floor(((k * 0.6180339887) % 1) * (data.length - 2)); // spread over the file
       const edited = Buffer.concat([data.subarray(0, at), Buffer.from('hello'), data.subarray(at)]);
-      const fresh = hashes(chunkBuffer(edited)).filter((h) => !before.has(h));
-      expect(fresh.length).toBeGreaterThanOrEqual(1);
-      expect(fresh.length).toBeLessThanOrEqual(3);
+      counts.push(hashes(chunkBuffer(edited)).filter((h) => !before.has(h)).length);
     }
+    expect(Math.min(...counts)).toBe(1); // the edited chunk always changes
+    expect(Math.max(...counts)).toBeLessThanOrEqual(6); // a cascade dies out within a few chunks
+    expect(counts.filter((n) => n === 1).length).toBeGreaterThanOrEqual(190); // nearly always only the edited one
   });
 
   it('returns views, copying only chunks that span pushes', () => {
