@@ -40,6 +40,13 @@ export function getGc(): Gc | null {
  * on four helper threads. 200 (3×) halved that and saved ~1 s of agent CPU
  * per GiB, but the garbage it keeps put the 2 GiB restore's peak RSS at
  * 152-156 MiB; 100 kept it at 141-144 (docs/benchmarks.md, stop 10).
+ * Stop 11 found why the collections stay frequent even at 2x: V8 keeps
+ * marking without pause while the headroom (limit minus size) is under ~32 MB,
+ * and 2x of ~11 MB live leaves ~11 MB. Buying that headroom costs RSS the
+ * target does not have: --initial-old-space-size=64 put the restore's peak at
+ * 143 MiB with most collections forced by the guard, and no incremental
+ * marking at all was slower and peaked at 146-151 MiB (the frequent
+ * collections are also what frees promoted receive buffers early).
  * STRATA_AGENT_HEAP_GROWING sets another percentage; 0 keeps V8's own schedule.
  */
 export const HEAP_GROWING_PERCENT = 100;

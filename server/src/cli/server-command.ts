@@ -58,8 +58,8 @@ export function serverCommand(program: Command) {
       const vaultBandwidth = parseBandwidthFlags(o);
       const vaultPackSize = o.vaultPackSize === undefined ? undefined : parsePackSize(o.vaultPackSize);
       // Loaded here, not at the top: the admin commands must start fast and need none of it.
-      const [{ startServer }, { log }, { tuneAllocator }] = await Promise.all([import('../server.js'), import('../log.js'), import('../util/allocator.js')]);
-      log.info({ allocator: tuneAllocator() }, 'memory allocator');
+      const [{ startServer }, { log }, { tuneAllocator }, { tuneServerHeap }] = await Promise.all([import('../server.js'), import('../log.js'), import('../util/allocator.js'), import('../util/heap.js')]);
+      log.info({ allocator: tuneAllocator(), heap: tuneServerHeap() }, 'memory allocator');
       const g = program.opts<{ data?: string }>();
       const dataDir = g.data ?? process.env.STRATA_DATA ?? './strata-data';
       const { host, port } = parseListen(o.listen);
