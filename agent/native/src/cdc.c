@@ -19,6 +19,36 @@ void sn_cuts_free(cuts_t *c) {
   c->hashes = NULL;
 }
 
+/*
+ * The gear loop from buf[*ip] up to end: h = (h << 1) + G[byte], a cut after
+ * the first byte where (h & m) == 0. Returns the cut (index after that byte)
+ * or SIZE_MAX with *ip == end. Same cuts as the byte-at-a-time loop of
+ * chunker.ts; it steps two bytes at a time so that h's dependency chain is one
+ * shift and one add per two bytes (h2 = (h << 2) + (G[b0] << 1) + G[b1], in
+ * 32-bit arithmetic like h1 and h2 of the plain loop), the FastCDC paper's
+ * "rolling two bytes each time"; both intermediate values are still tested.
+ */
+static inline size_t gear_scan(const uint32_t *G, const uint8_t *buf, size_t *ip, size_t end, uint32_t *hp, uint32_t m) {
+  size_t i = *ip;
+  uint32_t h = *hp;
+  for (; i + 1 < end; i += 2) {
+    const uint32_t g0 = G[buf[i]], g1 = G[buf[i + 1]];
+    const uint32_t h1 = (h << 1) + g0;
+    const uint32_t h2 = (h << 2) + (g0 << 1) + g1;
+    if ((h1 & m) == 0) { *hp = h1; *ip = i; return i + 1; }
+    h = h2;
+    if ((h2 & m) == 0) { *hp = h2; *ip = i + 1; return i + 2; }
+  }
+  if (i < end) {
+    h = (h << 1) + G[buf[i]];
+    i++;
+    if ((h & m) == 0) { *hp = h; *ip = i - 1; return i; }
+  }
+  *hp = h;
+  *ip = i;
+  return SIZE_MAX;
+}
+
 /* Chunker.push, in C: finds the chunks `buf` completes, hashing each. */
 void sn_cut(stream_t *s, const uint8_t *buf, size_t n, cuts_t *out) {
   const uint32_t *G = s->p.gear;
@@ -38,20 +68,14 @@ void sn_cut(stream_t *s, const uint8_t *buf, size_t n, cuts_t *out) {
     if (cur < normal) {
       size_t end = i + (normal - cur);
       if (end > n) end = n;
-      for (; i < end; i++) {
-        h = (h << 1) + G[buf[i]];
-        if ((h & mS) == 0) { c = i + 1; break; }
-      }
+      c = gear_scan(G, buf, &i, end, &h, mS);
       if (c == SIZE_MAX && i == n) break;
       cur = len + i - start;
     }
     if (c == SIZE_MAX) {
       size_t end = i + (max - cur);
       if (end > n) end = n;
-      for (; i < end; i++) {
-        h = (h << 1) + G[buf[i]];
-        if ((h & mL) == 0) { c = i + 1; break; }
-      }
+      c = gear_scan(G, buf, &i, end, &h, mL);
       if (c == SIZE_MAX) {
         if (len + i - start < max) break; /* block exhausted */
         c = i;
