@@ -33,8 +33,12 @@ const AGENT_MAIN = join(REPO_ROOT, 'agent/dist/strata-agent.mjs');
  * environment before Node starts, so they cannot be set from inside.
  */
 export const DAEMON_ENV = { UV_THREADPOOL_SIZE: '16', MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_TRIM_THRESHOLD_: '131072' };
-/** The agent also keeps V8's young generation small: its garbage is short-lived chunk bookkeeping. */
-export const AGENT_ENV = { ...DAEMON_ENV, NODE_OPTIONS: '--max-semi-space-size=2' };
+/**
+ * The agent also keeps V8's young generation small (its garbage is short-lived chunk
+ * bookkeeping) and V8's own thread pool at one thread: on two cores its four helper
+ * threads marked the heap in parallel with the agent's real work (docs/benchmarks.md, stop 11).
+ */
+export const AGENT_ENV = { ...DAEMON_ENV, NODE_OPTIONS: '--max-semi-space-size=2 --v8-pool-size=1' };
 /** Arguments for `node` to run a built CLI entry point. */
 const tsx = (main: string, ...args: string[]): string[] => [main, ...args];
 /** Extra `node` options for the two daemons only (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), for profiling a bench run. */
