@@ -13,6 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { tuneHeapGrowing } from '@strata/native/heap.js';
 import { trimAllocator } from './allocator.js';
 
 type Gc = () => void;
@@ -53,11 +54,7 @@ export const HEAP_GROWING_PERCENT = 100;
 
 /** Applies the heap policy (once, at daemon start); returns what is in force, for the start-up log line. */
 export function tuneHeap(): string {
-  const env = process.env.STRATA_AGENT_HEAP_GROWING;
-  const pct = env === undefined || env === '' ? HEAP_GROWING_PERCENT : Number(env);
-  if (!Number.isInteger(pct) || pct <= 0) return "V8's own heap growing";
-  setFlagsFromString(`--heap-growing-percent=${pct}`);
-  return `old generation grows to ${1 + pct / 100}x its live size between full collections`;
+  return tuneHeapGrowing('STRATA_AGENT_HEAP_GROWING', HEAP_GROWING_PERCENT);
 }
 
 export interface MemoryGuardOptions {

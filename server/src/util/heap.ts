@@ -17,15 +17,11 @@
  * heap memory: up to twice the live size between collections.
  * STRATA_SERVER_HEAP_GROWING sets another percentage; 0 keeps V8's own schedule.
  */
-import { setFlagsFromString } from 'node:v8';
+import { tuneHeapGrowing } from '@strata/native/heap.js';
 
 export const SERVER_HEAP_GROWING_PERCENT = 100;
 
 /** Applies the policy; returns what is in force, for the start-up log line. */
 export function tuneServerHeap(): string {
-  const env = process.env.STRATA_SERVER_HEAP_GROWING;
-  const pct = env === undefined || env === '' ? SERVER_HEAP_GROWING_PERCENT : Number(env);
-  if (!Number.isInteger(pct) || pct <= 0) return "V8's own heap growing";
-  setFlagsFromString(`--heap-growing-percent=${pct}`);
-  return `old generation grows to ${1 + pct / 100}x its live size between full collections`;
+  return tuneHeapGrowing('STRATA_SERVER_HEAP_GROWING', SERVER_HEAP_GROWING_PERCENT);
 }
