@@ -5,6 +5,7 @@
  * limit (--trace-gc-verbose). Used by the agent's and the server's policy tests.
  */
 import { execFileSync } from 'node:child_process';
+import { expect } from 'vitest';
 
 export interface HeapLimits {
   /** What the policy function returned (the start-up log line's text). */
@@ -28,4 +29,22 @@ export function heapLimits(modulePath: string, exportName: string, env: NodeJS.P
     own: [...out.matchAll(/\[HeapController\] factor (\d+\.\d) based on/g)].map((m) => m[1]!),
     set: [...out.matchAll(/\[HeapController\] Limit: old size: \d+ KB, new limit: \d+ KB \((\d+\.\d)\)/g)].map((m) => m[1]!),
   };
+}
+
+/**
+ * The whole check, for either daemon: with the policy every new limit is 2.0x
+ * what survived; with `envName`=0 each follows V8's own factor (for this
+ * CPU-bound loop usually its maximum, 4.0), so a policy that ignored the
+ * switch would show as a mismatch.
+ */
+export function expectTwofoldLimits(modulePath: string, exportName: string, envName: string): void {
+  const on = heapLimits(modulePath, exportName, {});
+  expect(on.policy).toMatch(/2x its live size/);
+  expect(on.set.length).toBeGreaterThan(2);
+  expect(new Set(on.set)).toEqual(new Set(['2.0']));
+
+  const off = heapLimits(modulePath, exportName, { [envName]: '0' });
+  expect(off.policy).toMatch(/V8's own/);
+  expect(off.set.length).toBeGreaterThan(2);
+  expect(off.set).toEqual(off.own.slice(0, off.set.length));
 }

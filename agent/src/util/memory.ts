@@ -33,21 +33,15 @@ export function getGc(): Gc | null {
 /**
  * How far V8 lets the old generation grow past what the last full collection
  * kept, in percent (V8's --heap-growing-percent; 100 = to 2×). Left to itself
- * V8 grows the agent's small heap (~15 MB live) by only 5-10 MB between full
- * collections: a restore promotes its per-chunk bookkeeping (it lives longer
- * than the 1-2 MiB young generation takes to fill), and concurrent marking
- * looks cheap to the main thread, so V8 picked a factor of ~1.3 — a full
- * collection every ~80 ms, ~110 per GiB restored, each marking the whole heap
- * on four helper threads. 200 (3×) halved that and saved ~1 s of agent CPU
- * per GiB, but the garbage it keeps put the 2 GiB restore's peak RSS at
- * 152-156 MiB; 100 kept it at 141-144 (docs/benchmarks.md, stop 10).
- * Stop 11 found why the collections stay frequent even at 2x: V8 keeps
- * marking without pause while the headroom (limit minus size) is under ~32 MB,
- * and 2x of ~11 MB live leaves ~11 MB. Buying that headroom costs RSS the
- * target does not have: --initial-old-space-size=64 put the restore's peak at
- * 143 MiB with most collections forced by the guard, and no incremental
- * marking at all was slower and peaked at 146-151 MiB (the frequent
- * collections are also what frees promoted receive buffers early).
+ * V8 picked ~1.3 for the agent's small heap (~11-15 MB live) in a restore: a
+ * full collection every ~80 ms, ~110 per GiB restored. At 2× it is 80-95:
+ * V8 keeps marking without pause while the headroom (limit minus size) is
+ * under ~32 MB (stop 11), and 2× of ~11 MB leaves ~11 MB. More headroom costs
+ * RSS the 150 MiB target does not have: 3× put the 2 GiB restore's peak at
+ * 152-156 MiB (2× keeps 141-145), --initial-old-space-size=64 at 143 MiB with
+ * most collections forced by the guard, and no incremental marking was
+ * slower and peaked at 146-151 MiB (the frequent collections also free
+ * promoted receive buffers early). docs/benchmarks.md, stops 10 and 11.
  * STRATA_AGENT_HEAP_GROWING sets another percentage; 0 keeps V8's own schedule.
  */
 export const HEAP_GROWING_PERCENT = 100;
